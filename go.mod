@@ -1,0 +1,5 @@
+module github.com/vidtag/vidtag
+
+go 1.26.8
+
+require golang.org/x/sync v0.24.0
