@@ -1,0 +1,188 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vidtag/vidtag/internal/testenv"
+)
+
+func TestProbeSharedFiles(t *testing.T) {
+	tests := []struct {
+		file    string
+		wantErr error // nil: a video
+		frames  int
+		w, h    int
+		audio   bool
+	}{
+		{"clips/short_hamilton_clip.mp4", nil, 275, 640, 360, true},
+		{"clips/obama_biden_720p.mp4", nil, 426, 1280, 720, true},
+		{"clips/obama_1080p.mp4", nil, 150, 1920, 1080, true},
+		{"bad/empty.mp4", ErrEmpty, 0, 0, 0, false},
+		{"bad/not_a_video.mp4", ErrNotVideo, 0, 0, 0, false},
+		{"bad/png_renamed.mp4", ErrStillImage, 0, 0, 0, false},
+		// The truncated file probes as a whole video: its header claims all
+		// 426 frames. The decoder finds out; the reader compares the counts.
+		{"bad/truncated_40pct.mp4", nil, 426, 1280, 720, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := testenv.Data(t, tt.file)
+			info, err := Probe(context.Background(), path)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Probe() err = %v, want %v", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), path) {
+					t.Errorf("error %q does not name the file", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Frames != tt.frames || info.Width != tt.w || info.Height != tt.h || info.HasAudio() != tt.audio {
+				t.Errorf("got %d frames %dx%d audio=%v", info.Frames, info.Width, info.Height, info.HasAudio())
+			}
+		})
+	}
+}
+
+func TestProbeMissingAndFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "nope.mp4"), dir} {
+		if _, err := Probe(context.Background(), path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("Probe(%s) = %v, want an error naming it", path, err)
+		}
+	}
+}
+
+// stream is what ffprobe reports about one stream of a written file, with
+// frames counted by decoding.
+type stream struct {
+	codec, pixFmt, rate string
+	frames              int
+	start               float64
+}
+
+func probeStreams(t *testing.T, path string) map[string]stream {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-of", "csv=p=0",
+		"-show_entries", "stream=codec_type,codec_name,pix_fmt,avg_frame_rate,nb_read_frames,start_time", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	res := map[string]stream{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, ",")
+		// codec_name,codec_type,pix_fmt,avg_frame_rate,start_time,nb_read_frames (audio has no pix_fmt)
+		if f[1] == "video" {
+			n, _ := strconv.Atoi(f[5])
+			st, _ := strconv.ParseFloat(f[4], 64)
+			res["video"] = stream{codec: f[0], pixFmt: f[2], rate: f[3], frames: n, start: st}
+		} else {
+			st, _ := strconv.ParseFloat(f[len(f)-2], 64)
+			res[f[1]] = stream{codec: f[0], start: st}
+		}
+	}
+	return res
+}
+
+func TestWriterEncodesEveryFrame(t *testing.T) {
+	tests := []struct {
+		name      string
+		w, h, n   int
+		rate      Rational
+		start     float64
+		withAudio bool
+	}{
+		{"no audio", 64, 48, 25, Rational{25, 1}, 0, false},
+		{"NTSC rate with the Hamilton clip's audio and offset", 320, 180, 40, Rational{2997, 100}, 0.852019, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: tt.w, Height: tt.h, FrameRate: tt.rate, Start: tt.start, Preset: "ultrafast"}
+			if tt.withAudio {
+				opt.AudioFrom, opt.AudioCodec = testenv.Data(t, "clips/short_hamilton_clip.mp4"), "aac"
+			}
+			w, err := NewWriter(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame := make([]byte, tt.w*tt.h*3)
+			for i := 0; i < tt.n; i++ {
+				for j := range frame {
+					frame[j] = byte(i * 5)
+				}
+				if err := w.WriteFrame(frame); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			s := probeStreams(t, opt.Path)
+			v := s["video"]
+			if v.codec != "h264" || v.pixFmt != "yuv420p" || v.frames != tt.n || v.rate != tt.rate.String() {
+				t.Errorf("video stream %+v, want h264 yuv420p %d frames at %v", v, tt.n, tt.rate)
+			}
+			if a, ok := s["audio"]; ok != tt.withAudio {
+				t.Errorf("audio stream present=%v, want %v", ok, tt.withAudio)
+			} else if ok && (v.start-a.start < 0.8 || v.start-a.start > 0.9) {
+				t.Errorf("video starts %.3fs after audio, want the input's 0.844s", v.start-a.start)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(opt.Path)); len(entries) != 1 {
+				t.Errorf("folder holds %d files, want only the output", len(entries))
+			}
+		})
+	}
+}
+
+func TestWriterAbortLeavesNothing(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(WriterOptions{Path: filepath.Join(dir, "out.mp4"), Width: 32, Height: 32, FrameRate: Rational{30, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.WriteFrame(make([]byte, 32*32*3))
+	w.Abort()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("Abort left %v", entries)
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "old.mp4")
+	os.WriteFile(existing, []byte("x"), 0o644)
+	ro := filepath.Join(dir, "ro")
+	os.Mkdir(ro, 0o555)
+	tests := []struct {
+		name, path string
+		force      bool
+		want       string // substring of the error, "" for none
+	}{
+		{"new file", filepath.Join(dir, "new.mp4"), false, ""},
+		{"existing without force", existing, false, "already exists"},
+		{"existing with force", existing, true, ""},
+		{"missing folder", filepath.Join(dir, "no", "such", "out.mp4"), false, "cannot write here"},
+		{"read-only folder", filepath.Join(ro, "out.mp4"), false, "cannot write here"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "read-only folder" && os.Geteuid() == 0 {
+				t.Skip("root writes anywhere") // the missing-folder case covers the error path
+			}
+			err := CheckWritable(tt.path, tt.force)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("CheckWritable() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
