@@ -1,0 +1,46 @@
+package recog
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gocv.io/x/gocv"
+)
+
+// ErrUnreadable means a photo could not be decoded.
+var ErrUnreadable = errors.New("unreadable image")
+
+// FacesInPhoto finds every face in an image file of any format OpenCV reads
+// (go-face itself only decodes JPEG). Very large photos are shrunk to about
+// maxPixels first; a photo with no face at full size is tried once more at
+// twice the size, as face_recognition does by default, if that stays within
+// maxPixels.
+func (e *Engine) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	img := gocv.IMRead(path, gocv.IMReadColor)
+	defer img.Close()
+	if img.Empty() {
+		return nil, fmt.Errorf("%s: %w", path, ErrUnreadable)
+	}
+	scratch := gocv.NewMat()
+	defer scratch.Close()
+	pixels := float64(img.Cols() * img.Rows())
+	scale := math.Min(1, math.Sqrt(float64(maxPixels)/pixels))
+	faces, err := e.detect(img, scale, &scratch)
+	if err == nil && len(faces) == 0 && 4*pixels <= float64(maxPixels) {
+		faces, err = e.detect(img, 2, &scratch)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return faces, nil
+}
+
+func (e *Engine) detect(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error) {
+	buf, err := EncodeJPEG(img, scale, 95, scratch)
+	if err != nil {
+		return nil, err
+	}
+	defer buf.Close()
+	return e.Recognize(buf.GetBytes(), scale)
+}

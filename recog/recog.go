@@ -1,0 +1,94 @@
+package recog
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+
+	face "github.com/Kagami/go-face"
+	"gocv.io/x/gocv"
+)
+
+// Descriptor is a face's 128-d embedding; faces of one person lie within
+// about 0.6 of each other in Euclidean distance.
+type Descriptor = face.Descriptor
+
+// Detection is one face found in an image.
+type Detection struct {
+	// Box is in pixels of the unscaled image, dlib style: right and bottom
+	// are inclusive.
+	Box        image.Rectangle
+	Descriptor Descriptor
+}
+
+// Engine wraps one go-face Recognizer. It is not for concurrent use.
+type Engine struct {
+	rec *face.Recognizer
+}
+
+// New loads the models in dir (about 0.4 s and 100 MB per Engine).
+func New(dir string) (*Engine, error) {
+	rec, err := face.NewRecognizer(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load dlib models from %s: %w", dir, err)
+	}
+	return &Engine{rec: rec}, nil
+}
+
+// Close frees the models.
+func (e *Engine) Close() { e.rec.Close() }
+
+// Recognize finds the faces in a JPEG that was scaled by scale from the
+// original image, and returns their boxes in the original's pixels.
+func (e *Engine) Recognize(jpeg []byte, scale float64) ([]Detection, error) {
+	faces, err := e.rec.Recognize(jpeg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Detection, len(faces))
+	for i, f := range faces {
+		out[i] = Detection{Box: unscale(f.Rectangle, scale), Descriptor: f.Descriptor}
+	}
+	return out, nil
+}
+
+func unscale(r image.Rectangle, s float64) image.Rectangle {
+	if s == 1 {
+		return r
+	}
+	f := func(v int) int { return int(math.Round(float64(v) / s)) }
+	return image.Rect(f(r.Min.X), f(r.Min.Y), f(r.Max.X), f(r.Max.Y))
+}
+
+// EncodeJPEG resizes img by scale (area averaging when shrinking, bilinear
+// when enlarging) and encodes it as JPEG for Recognize. scratch holds the
+// resized image between calls so that no Mat is allocated per frame; it may
+// be nil when scale is 1. The caller closes the returned buffer.
+func EncodeJPEG(img gocv.Mat, scale float64, quality int, scratch *gocv.Mat) (*gocv.NativeByteBuffer, error) {
+	if img.Empty() {
+		return nil, errors.New("recog: empty image")
+	}
+	src := img
+	if scale != 1 {
+		interp := gocv.InterpolationLinear
+		if scale < 1 {
+			interp = gocv.InterpolationArea
+		}
+		gocv.Resize(img, scratch, image.Point{}, scale, scale, interp)
+		src = *scratch
+	}
+	return gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, quality})
+}
+
+// Distance is the Euclidean distance between two descriptors, in the units
+// of face_recognition's tolerance (go-face's ClassifyThreshold compares the
+// squared distance instead).
+func Distance(a, b Descriptor) float64 {
+	var sum float32
+	for i := range a {
+		d := a[i] - b[i]
+		sum += d * d
+	}
+	return math.Sqrt(float64(sum))
+}
