@@ -9,6 +9,9 @@
 //   - Sending an item downstream hands it over. The runner calls Release
 //     exactly once for every item the Source produced: after the last step,
 //     or when the item is dropped because the run stopped.
+//   - A Holder step may keep items to look ahead (a tracker that labels a
+//     frame with what the next second shows); it returns them, in order, and
+//     hands back whatever it still holds when the run ends or stops.
 //   - A step with several workers processes items in parallel and emits them
 //     in the order they arrived. At most Window items are inside such a step
 //     at once, so memory stays bounded however uneven the work is.

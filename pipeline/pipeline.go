@@ -39,18 +39,34 @@ type SourceFunc[T Item] func(ctx context.Context) (T, error)
 // Next calls f.
 func (f SourceFunc[T]) Next(ctx context.Context) (T, error) { return f(ctx) }
 
-// Step is one named stage. With more than one worker the step runs them in
-// parallel, one item each, and keeps the order of the items. Each worker is
-// its own Stage value, so a worker may hold state that is not safe to share
-// (a go-face Recognizer, say).
+// Holder is a stage that may keep items for a while before passing them on,
+// in order: a look-ahead buffer. Push takes ownership of item and returns
+// the items that are ready to go on, oldest first (possibly none). Flush
+// returns every item still held: at the end of input, to pass them on; when
+// the run stops, with ctx cancelled, for the runner to release. A Holder
+// bounds how many items it keeps.
+type Holder[T Item] interface {
+	Push(ctx context.Context, item T) ([]T, error)
+	Flush(ctx context.Context) ([]T, error)
+}
+
+// Step is one named stage: one worker, several workers in parallel (one item
+// each, order kept), or a Holder. Each worker is its own Stage value, so a
+// worker may hold state that is not safe to share (a go-face Recognizer).
 type Step[T Item] struct {
 	Name    string
 	Workers []Stage[T]
+	Holder  Holder[T]
 }
 
 // Serial is a step with one worker.
 func Serial[T Item](name string, s Stage[T]) Step[T] {
 	return Step[T]{Name: name, Workers: []Stage[T]{s}}
+}
+
+// Hold is a step that holds items.
+func Hold[T Item](name string, h Holder[T]) Step[T] {
+	return Step[T]{Name: name, Holder: h}
 }
 
 // Options tune the buffering. Zero values take the defaults.
@@ -70,8 +86,8 @@ func Run[T Item](ctx context.Context, src Source[T], steps []Step[T], opt Option
 		return nil, errors.New("pipeline: no steps")
 	}
 	for _, step := range steps {
-		if len(step.Workers) == 0 {
-			return nil, fmt.Errorf("pipeline: step %q has no workers", step.Name)
+		if (len(step.Workers) == 0) == (step.Holder == nil) {
+			return nil, fmt.Errorf("pipeline: step %q needs workers or a holder", step.Name)
 		}
 	}
 	if opt.Queue <= 0 {
@@ -95,9 +111,12 @@ func Run[T Item](ctx context.Context, src Source[T], steps []Step[T], opt Option
 			chans = append(chans, out)
 		}
 		st := &stats.Steps[i+1]
-		if len(step.Workers) == 1 {
+		switch {
+		case step.Holder != nil:
+			g.Go(func() error { return runHolder(ctx, step.Holder, in, out, st) })
+		case len(step.Workers) == 1:
 			g.Go(func() error { return runSerial(ctx, step.Workers[0], in, out, st) })
-		} else {
+		default:
 			window := opt.Window
 			if window <= 0 {
 				window = 4 * len(step.Workers)
@@ -166,6 +185,66 @@ func runSerial[T Item](ctx context.Context, s Stage[T], in <-chan T, out chan<- 
 		if err := send(ctx, out, item, st); err != nil {
 			return err
 		}
+	}
+}
+
+// runHolder feeds a Holder and passes on what it releases, in order.
+func runHolder[T Item](ctx context.Context, h Holder[T], in <-chan T, out chan<- T, st *StepStats) (err error) {
+	if out != nil {
+		defer close(out)
+	}
+	emit := func(items []T) error {
+		for i, item := range items {
+			if out == nil {
+				item.Release()
+				continue
+			}
+			if err := send(ctx, out, item, st); err != nil {
+				releaseAll(items[i+1:])
+				return err
+			}
+		}
+		return nil
+	}
+	defer func() {
+		if err != nil { // the run stopped: release what is still held
+			held, _ := h.Flush(ctx)
+			releaseAll(held)
+		}
+	}()
+	for {
+		item, ok, err := recv(ctx, in, st)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		t0 := time.Now()
+		ready, err := h.Push(ctx, item)
+		st.Busy += time.Since(t0)
+		st.Items++
+		if err != nil {
+			releaseAll(ready)
+			return err
+		}
+		if err := emit(ready); err != nil {
+			return err
+		}
+	}
+	t0 := time.Now()
+	rest, err := h.Flush(ctx)
+	st.Busy += time.Since(t0)
+	if err != nil {
+		releaseAll(rest)
+		return err
+	}
+	return emit(rest)
+}
+
+func releaseAll[T Item](items []T) {
+	for _, item := range items {
+		item.Release()
 	}
 }
 

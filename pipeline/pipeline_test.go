@@ -271,3 +271,59 @@ func TestStepsSeeItemsInOrder(t *testing.T) {
 		t.Errorf("stats %+v", st.Steps)
 	}
 }
+
+// delay holds up to n items and lets the oldest go when a newer one arrives.
+type delay struct {
+	n    int
+	held []*item
+}
+
+func (d *delay) Push(_ context.Context, it *item) ([]*item, error) {
+	d.held = append(d.held, it)
+	if len(d.held) <= d.n {
+		return nil, nil
+	}
+	out := d.held[:1:1]
+	d.held = d.held[1:]
+	return out, nil
+}
+
+func (d *delay) Flush(context.Context) ([]*item, error) {
+	out := d.held
+	d.held = nil
+	return out, nil
+}
+
+func TestHolder(t *testing.T) {
+	t.Run("keeps order and passes everything at the end", func(t *testing.T) {
+		src := &counter{n: 50}
+		sink := &collect{}
+		if _, err := run(t, context.Background(), src, []Step[*item]{Hold[*item]("look-ahead", &delay{n: 7}), Serial("sink", sink)}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.got) != 50 {
+			t.Fatalf("got %d items", len(sink.got))
+		}
+		for i, seq := range sink.got {
+			if seq != i {
+				t.Fatalf("order lost at %d", i)
+			}
+		}
+		src.checkReleased(t)
+	})
+	t.Run("releases what it holds when the run fails", func(t *testing.T) {
+		boom := errors.New("boom")
+		src := &counter{n: 100}
+		fail := StageFunc[*item](func(_ context.Context, it *item) error {
+			if it.seq == 20 {
+				return boom
+			}
+			return nil
+		})
+		_, err := run(t, context.Background(), src, []Step[*item]{Hold[*item]("look-ahead", &delay{n: 7}), Serial("fail", fail)}, Options{})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		src.checkReleased(t)
+	})
+}
