@@ -9,3 +9,5 @@ require (
 	github.com/google/renameio/v2 v2.0.2
 	gocv.io/x/gocv v0.31.0
 )
+
+require golang.org/x/text v0.43.0 // indirect

@@ -1,0 +1,187 @@
+package stages
+
+import (
+	"image"
+	"math"
+	"sort"
+
+	"gocv.io/x/gocv"
+)
+
+// Flow moves face boxes from one frame to the next: pyramidal Lucas-Kanade
+// optical flow on a grid of points in each box, checked forward and backward
+// (median flow, Kalal et al. 2010). A box moves by the median point motion
+// and scales by the median change of distances between points; when too few
+// points come back to where they started, the face is lost (occluded, turned
+// away, or a cut the schedule missed).
+//
+// Frames are shrunk to at most flowHeight rows first, so the cost does not
+// grow with resolution. gocv's contrib trackers (KCF, CSRT) do not build
+// against Debian's OpenCV, and core TrackerMIL costs ~25 ms per face per
+// frame; this costs well under 1 ms per face.
+type Flow struct {
+	scale     float64 // frame pixels -> flow pixels
+	prev, cur gocv.Mat
+	small     gocv.Mat
+	pts       [3]gocv.Mat // previous, next, and back-tracked points
+	status    [2]gocv.Mat
+	errs      gocv.Mat
+	havePrev  bool
+	criteria  gocv.TermCriteria
+}
+
+const (
+	flowHeight = 540 // rows the flow runs at, at most
+	flowGrid   = 8   // points per box side
+)
+
+// NewFlow prepares flow for w x h frames. Close it after the run.
+func NewFlow(w, h int) *Flow {
+	fl := &Flow{scale: math.Min(1, flowHeight/float64(h)),
+		prev: gocv.NewMat(), cur: gocv.NewMat(), small: gocv.NewMat(), errs: gocv.NewMat(),
+		criteria: gocv.NewTermCriteria(gocv.Count|gocv.EPS, 20, 0.03)}
+	for i := range fl.pts {
+		fl.pts[i] = gocv.NewMat()
+	}
+	for i := range fl.status {
+		fl.status[i] = gocv.NewMat()
+	}
+	return fl
+}
+
+// Add makes frame the current one; the one before becomes the previous.
+func (fl *Flow) Add(frame gocv.Mat) {
+	fl.prev, fl.cur = fl.cur, fl.prev
+	fl.havePrev = !fl.prev.Empty()
+	if fl.scale < 1 {
+		gocv.Resize(frame, &fl.small, image.Point{}, fl.scale, fl.scale, gocv.InterpolationArea)
+		gocv.CvtColor(fl.small, &fl.cur, gocv.ColorBGRToGray)
+	} else {
+		gocv.CvtColor(frame, &fl.cur, gocv.ColorBGRToGray)
+	}
+}
+
+// Move returns where each box went between the previous and the current
+// frame, and whether it was followed.
+func (fl *Flow) Move(boxes []image.Rectangle) ([]image.Rectangle, []bool) {
+	out := make([]image.Rectangle, len(boxes))
+	ok := make([]bool, len(boxes))
+	if !fl.havePrev || len(boxes) == 0 {
+		return out, ok
+	}
+	const per = flowGrid * flowGrid
+	n := len(boxes) * per
+	if fl.pts[0].Rows() != n {
+		fl.pts[0].Close()
+		fl.pts[0] = gocv.NewMatWithSize(n, 1, gocv.MatTypeCV32FC2)
+	}
+	p0, _ := fl.pts[0].DataPtrFloat32()
+	for b, box := range boxes {
+		// a grid over the inner 80% of the box, in flow pixels
+		x0, y0 := float64(box.Min.X)*fl.scale, float64(box.Min.Y)*fl.scale
+		w, h := float64(box.Dx())*fl.scale, float64(box.Dy())*fl.scale
+		for i := 0; i < per; i++ {
+			gx, gy := float64(i%flowGrid), float64(i/flowGrid)
+			p0[2*(b*per+i)] = float32(x0 + w*(0.1+0.8*gx/(flowGrid-1)))
+			p0[2*(b*per+i)+1] = float32(y0 + h*(0.1+0.8*gy/(flowGrid-1)))
+		}
+	}
+	win := image.Pt(15, 15)
+	gocv.CalcOpticalFlowPyrLKWithParams(fl.prev, fl.cur, fl.pts[0], fl.pts[1], &fl.status[0], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
+	gocv.CalcOpticalFlowPyrLKWithParams(fl.cur, fl.prev, fl.pts[1], fl.pts[2], &fl.status[1], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
+	p1, _ := fl.pts[1].DataPtrFloat32()
+	p2, _ := fl.pts[2].DataPtrFloat32()
+	s0, _ := fl.status[0].DataPtrUint8()
+	s1, _ := fl.status[1].DataPtrUint8()
+
+	bounds := image.Rect(0, 0, fl.cur.Cols(), fl.cur.Rows())
+	var fb, dx, dy, ratios []float64
+	var good []int
+	for b, box := range boxes {
+		fb, good = fb[:0], good[:0]
+		for i := b * per; i < (b+1)*per; i++ {
+			if s0[i] == 0 || s1[i] == 0 {
+				continue
+			}
+			e := math.Hypot(float64(p2[2*i]-p0[2*i]), float64(p2[2*i+1]-p0[2*i+1]))
+			if math.IsNaN(e) {
+				continue
+			}
+			fb = append(fb, e)
+			good = append(good, i)
+		}
+		if len(good) < per/4 {
+			continue
+		}
+		medFB := median(append([]float64(nil), fb...))
+		// Points that came back far from where they started are unreliable;
+		// when even the median did, the box is lost.
+		size := float64(box.Dx()) * fl.scale
+		if medFB > math.Max(1, 0.08*size) {
+			continue
+		}
+		dx, dy = dx[:0], dy[:0]
+		kept := good[:0]
+		for k, i := range good {
+			if fb[k] <= medFB {
+				kept = append(kept, i)
+				dx = append(dx, float64(p1[2*i]-p0[2*i]))
+				dy = append(dy, float64(p1[2*i+1]-p0[2*i+1]))
+			}
+		}
+		ratios = ratios[:0]
+		for a := 0; a < len(kept); a++ {
+			for c := a + 1; c < len(kept); c += 3 { // a third of the pairs is plenty
+				i, j := kept[a], kept[c]
+				d0 := math.Hypot(float64(p0[2*i]-p0[2*j]), float64(p0[2*i+1]-p0[2*j+1]))
+				d1 := math.Hypot(float64(p1[2*i]-p1[2*j]), float64(p1[2*i+1]-p1[2*j+1]))
+				if d0 > 1 {
+					ratios = append(ratios, d1/d0)
+				}
+			}
+		}
+		s := 1.0
+		if len(ratios) > 0 {
+			s = median(ratios)
+		}
+		mx, my := median(dx), median(dy)
+		cx := (float64(box.Min.X+box.Max.X)/2)*fl.scale + mx
+		cy := (float64(box.Min.Y+box.Max.Y)/2)*fl.scale + my
+		hw, hh := float64(box.Dx())*fl.scale*s/2, float64(box.Dy())*fl.scale*s/2
+		moved := image.Rect(int(math.Round((cx-hw)/fl.scale)), int(math.Round((cy-hh)/fl.scale)),
+			int(math.Round((cx+hw)/fl.scale)), int(math.Round((cy+hh)/fl.scale)))
+		// A face mostly outside the frame has left it.
+		inFlow := image.Rect(int((cx-hw)), int((cy-hh)), int((cx+hw)), int((cy+hh)))
+		if in := inFlow.Intersect(bounds); in.Dx()*in.Dy()*2 < inFlow.Dx()*inFlow.Dy() {
+			continue
+		}
+		out[b], ok[b] = moved, true
+	}
+	return out, ok
+}
+
+func median(v []float64) float64 {
+	sort.Float64s(v)
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// Close frees the images and point buffers.
+func (fl *Flow) Close() {
+	fl.prev.Close()
+	fl.cur.Close()
+	fl.small.Close()
+	fl.errs.Close()
+	for i := range fl.pts {
+		fl.pts[i].Close()
+	}
+	for i := range fl.status {
+		fl.status[i].Close()
+	}
+}

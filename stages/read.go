@@ -1,0 +1,67 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/media"
+)
+
+// Reader decodes a video file with OpenCV, one fresh Mat per frame. It is
+// the pipeline's Source for annotate and batch. Probe the file with
+// media.Probe first: OpenCV opens things that are not videos.
+type Reader struct {
+	vc   *gocv.VideoCapture
+	info *media.Info
+	seq  int
+}
+
+// OpenReader opens a probed file.
+func OpenReader(info *media.Info) (*Reader, error) {
+	vc, err := gocv.VideoCaptureFileWithAPI(info.Path, gocv.VideoCaptureFFmpeg)
+	if err != nil || !vc.IsOpened() {
+		if vc != nil {
+			vc.Close()
+		}
+		return nil, fmt.Errorf("%s: OpenCV cannot decode it", info.Path)
+	}
+	return &Reader{vc: vc, info: info}, nil
+}
+
+// Next decodes the next frame; io.EOF after the last one.
+func (r *Reader) Next(ctx context.Context) (*Frame, error) {
+	m := gocv.NewMat()
+	if !r.vc.Read(&m) || m.Empty() {
+		m.Close()
+		if r.seq == 0 {
+			return nil, fmt.Errorf("%s: no frame decodes", r.info.Path)
+		}
+		return nil, io.EOF
+	}
+	if m.Cols() != r.info.Width || m.Rows() != r.info.Height {
+		m.Close()
+		return nil, fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
+			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
+	}
+	f := &Frame{Seq: r.seq, Mat: m, PTS: time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))}
+	r.seq++
+	return f, nil
+}
+
+// Frames is the number of frames decoded so far.
+func (r *Reader) Frames() int { return r.seq }
+
+// Truncated reports whether decoding stopped well short of the frame count
+// the container claims (a cut-off download, a crashed recorder). Call it
+// after Next has returned io.EOF.
+func (r *Reader) Truncated() bool {
+	claimed := r.info.Frames
+	return claimed > 0 && r.seq < claimed-max(2, claimed/100)
+}
+
+// Close releases the decoder.
+func (r *Reader) Close() error { return r.vc.Close() }

@@ -1,0 +1,72 @@
+package stages
+
+import (
+	"context"
+	"image"
+
+	"gocv.io/x/gocv"
+)
+
+// Schedule decides which frames the detector sees: every Every-th frame
+// since the last keyframe, and the first frame of every shot. It finds shot
+// cuts by comparing tiny grey thumbnails of consecutive frames: a hard cut
+// changes most pixels at once, motion within a shot changes few. Tracks end
+// at a cut, so boxes never slide from one shot into the next.
+type Schedule struct {
+	Every        int     // detect on every Every-th frame (1: all frames)
+	CutThreshold float64 // mean absolute thumbnail difference (0-255) that marks a cut; 0 disables
+	sinceKey     int
+	thumb, prev  gocv.Mat
+	grey         gocv.Mat
+	started      bool
+}
+
+// thumbSize is small enough to ignore noise and motion, large enough to see a cut.
+var thumbSize = image.Pt(48, 27)
+
+// NewSchedule makes a schedule; Close it after the run.
+func NewSchedule(every int, cutThreshold float64) *Schedule {
+	return &Schedule{Every: max(1, every), CutThreshold: cutThreshold, thumb: gocv.NewMat(), prev: gocv.NewMat(), grey: gocv.NewMat()}
+}
+
+// Process marks f.Cut and f.Key.
+func (s *Schedule) Process(_ context.Context, f *Frame) error {
+	if s.CutThreshold > 0 {
+		gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationArea)
+		gocv.CvtColor(s.grey, &s.thumb, gocv.ColorBGRToGray)
+		if s.started {
+			f.Cut = meanAbsDiff(s.thumb, s.prev) > s.CutThreshold
+		}
+		s.thumb, s.prev = s.prev, s.thumb
+	}
+	f.Key = !s.started || f.Cut || s.sinceKey+1 >= s.Every
+	s.started = true
+	if f.Key {
+		s.sinceKey = 0
+	} else {
+		s.sinceKey++
+	}
+	return nil
+}
+
+// meanAbsDiff is the mean absolute difference of two same-size 8-bit images.
+func meanAbsDiff(a, b gocv.Mat) float64 {
+	da, _ := a.DataPtrUint8()
+	db, _ := b.DataPtrUint8()
+	sum := 0
+	for i := range da {
+		d := int(da[i]) - int(db[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+	}
+	return float64(sum) / float64(len(da))
+}
+
+// Close frees the thumbnails.
+func (s *Schedule) Close() {
+	s.thumb.Close()
+	s.prev.Close()
+	s.grey.Close()
+}

@@ -1,0 +1,132 @@
+package stages
+
+import (
+	"bufio"
+	"encoding/json"
+	"context"
+	"io"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Sidecar writes one JSON object per frame, in frame order, also for frames
+// without faces, and tallies the run:
+//
+//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "track": 3}]}
+//
+// The encoding is fixed by hand (times to the millisecond, distances to
+// three decimals) so the same input and settings give byte-identical files.
+type Sidecar struct {
+	w     *bufio.Writer // nil: tally only
+	buf   []byte
+	Tally Tally
+}
+
+// Tally sums up a run.
+type Tally struct {
+	Frames       int
+	Faces        int
+	UnknownFaces int
+	Tracks       map[int]bool
+	// People maps a known label to the frames it appears in.
+	People map[string]int
+	// LastPTS is the time of the last frame.
+	LastPTS time.Duration
+}
+
+// NewSidecar writes to w; with w nil it only tallies.
+func NewSidecar(w io.Writer) *Sidecar {
+	s := &Sidecar{Tally: Tally{Tracks: map[int]bool{}, People: map[string]int{}}}
+	if w != nil {
+		s.w = bufio.NewWriterSize(w, 64<<10)
+	}
+	return s
+}
+
+// Process records f.
+func (s *Sidecar) Process(_ context.Context, f *Frame) error {
+	s.count(f)
+	if s.w == nil {
+		return nil
+	}
+	s.buf = AppendFrameJSON(s.buf[:0], f)
+	s.buf = append(s.buf, '\n')
+	_, err := s.w.Write(s.buf)
+	return err
+}
+
+func (s *Sidecar) count(f *Frame) {
+	t := &s.Tally
+	t.Frames++
+	t.LastPTS = f.PTS
+	seen := map[string]bool{}
+	for _, face := range f.Faces {
+		t.Faces++
+		t.Tracks[face.Track] = true
+		if !face.Known {
+			t.UnknownFaces++
+			continue
+		}
+		if !seen[face.Label] {
+			seen[face.Label] = true
+			t.People[face.Label]++
+		}
+	}
+}
+
+// Flush writes out what is buffered.
+func (s *Sidecar) Flush() error {
+	if s.w == nil {
+		return nil
+	}
+	return s.w.Flush()
+}
+
+// AppendFrameJSON appends f's sidecar line, without the newline.
+func AppendFrameJSON(b []byte, f *Frame) []byte {
+	b = append(b, `{"frame": `...)
+	b = strconv.AppendInt(b, int64(f.Seq), 10)
+	b = append(b, `, "time": `...)
+	b = strconv.AppendFloat(b, f.PTS.Seconds(), 'f', 3, 64)
+	b = append(b, `, "faces": [`...)
+	for i, face := range f.Faces {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, `{"box": [`...)
+		for j, v := range [4]int{face.Box.Min.X, face.Box.Min.Y, face.Box.Max.X, face.Box.Max.Y} {
+			if j > 0 {
+				b = append(b, ", "...)
+			}
+			b = strconv.AppendInt(b, int64(v), 10)
+		}
+		b = append(b, `], "label": `...)
+		b = appendJSONString(b, face.Label)
+		b = append(b, `, "known": `...)
+		b = strconv.AppendBool(b, face.Known)
+		b = append(b, `, "distance": `...)
+		if math.IsNaN(face.Distance) || math.IsInf(face.Distance, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, face.Distance, 'f', 3, 64)
+		}
+		b = append(b, `, "track": `...)
+		b = strconv.AppendInt(b, int64(face.Track), 10)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// quoted caches each label as a JSON string; encoding/json does the escaping.
+var quoted sync.Map
+
+func appendJSONString(b []byte, s string) []byte {
+	if q, ok := quoted.Load(s); ok {
+		return append(b, q.([]byte)...)
+	}
+	q, _ := json.Marshal(s)
+	quoted.Store(s, q)
+	return append(b, q...)
+}
