@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -63,37 +61,6 @@ func TestProbeMissingAndFolder(t *testing.T) {
 	}
 }
 
-// stream is what ffprobe reports about one stream of a written file, with
-// frames counted by decoding.
-type stream struct {
-	codec, pixFmt, rate string
-	frames              int
-	start               float64
-}
-
-func probeStreams(t *testing.T, path string) map[string]stream {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-of", "csv=p=0",
-		"-show_entries", "stream=codec_type,codec_name,pix_fmt,avg_frame_rate,nb_read_frames,start_time", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v", path, err)
-	}
-	res := map[string]stream{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, ",")
-		// codec_name,codec_type,pix_fmt,avg_frame_rate,start_time,nb_read_frames (audio has no pix_fmt)
-		if f[1] == "video" {
-			n, _ := strconv.Atoi(f[5])
-			st, _ := strconv.ParseFloat(f[4], 64)
-			res["video"] = stream{codec: f[0], pixFmt: f[2], rate: f[3], frames: n, start: st}
-		} else {
-			st, _ := strconv.ParseFloat(f[len(f)-2], 64)
-			res[f[1]] = stream{codec: f[0], start: st}
-		}
-	}
-	return res
-}
-
 func TestWriterEncodesEveryFrame(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -127,15 +94,21 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			if err := w.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			s := probeStreams(t, opt.Path)
-			v := s["video"]
-			if v.codec != "h264" || v.pixFmt != "yuv420p" || v.frames != tt.n || v.rate != tt.rate.String() {
-				t.Errorf("video stream %+v, want h264 yuv420p %d frames at %v", v, tt.n, tt.rate)
+			got, err := Probe(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if a, ok := s["audio"]; ok != tt.withAudio {
-				t.Errorf("audio stream present=%v, want %v", ok, tt.withAudio)
-			} else if ok && (v.start-a.start < 0.8 || v.start-a.start > 0.9) {
-				t.Errorf("video starts %.3fs after audio, want the input's 0.844s", v.start-a.start)
+			frames, err := CountFrames(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.VideoCodec != "h264" || got.PixFmt != "yuv420p" || frames != tt.n || got.FrameRate != tt.rate {
+				t.Errorf("video %s %s, %d frames at %v; want h264 yuv420p, %d frames at %v", got.VideoCodec, got.PixFmt, frames, got.FrameRate, tt.n, tt.rate)
+			}
+			if got.HasAudio() != tt.withAudio {
+				t.Errorf("audio stream present=%v, want %v", got.HasAudio(), tt.withAudio)
+			} else if tt.withAudio && (got.VideoStart-got.AudioStart < 0.8 || got.VideoStart-got.AudioStart > 0.9) {
+				t.Errorf("video starts %.3fs after audio, want the input's 0.844s", got.VideoStart-got.AudioStart)
 			}
 			if entries, _ := os.ReadDir(filepath.Dir(opt.Path)); len(entries) != 1 {
 				t.Errorf("folder holds %d files, want only the output", len(entries))

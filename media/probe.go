@@ -22,6 +22,7 @@ type Info struct {
 	FrameRate  Rational // average frame rate of the video stream
 	Frames     int      // frame count the container claims (0 if it does not say)
 	VideoCodec string
+	PixFmt     string
 	VideoStart float64 // seconds; the first frame's time on the file's clock
 	AudioCodec string  // "" when there is no audio stream
 	AudioStart float64
@@ -91,7 +92,7 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 	f.Close()
 
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-of", "json",
-		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time",
+		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time",
 		"--", path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -112,6 +113,7 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 		Streams []struct {
 			CodecType    string `json:"codec_type"`
 			CodecName    string `json:"codec_name"`
+			PixFmt       string `json:"pix_fmt"`
 			Width        int    `json:"width"`
 			Height       int    `json:"height"`
 			AvgFrameRate string `json:"avg_frame_rate"`
@@ -137,7 +139,7 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 	for _, s := range out.Streams {
 		switch {
 		case s.CodecType == "video" && info.VideoCodec == "" && s.Width > 0:
-			info.VideoCodec = s.CodecName
+			info.VideoCodec, info.PixFmt = s.CodecName, s.PixFmt
 			info.Width, info.Height = s.Width, s.Height
 			info.FrameRate = parseRational(s.AvgFrameRate)
 			if info.FrameRate.Num == 0 {
@@ -187,4 +189,15 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// CountFrames decodes the first video stream and counts its frames (slow:
+// it decodes everything; for checks, not for the hot path).
+func CountFrames(ctx context.Context, path string) (int, error) {
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", "--", path).Output()
+	if err != nil {
+		return 0, fmt.Errorf("%s: count frames: %w", path, err)
+	}
+	return strconv.Atoi(strings.TrimSpace(string(out)))
 }

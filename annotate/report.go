@@ -1,0 +1,96 @@
+package annotate
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/renameio/v2"
+)
+
+// Report is the run report written by --report, one JSON object.
+type Report struct {
+	Input          string            `json:"input"`
+	Output         string            `json:"output,omitempty"`
+	Sidecar        string            `json:"sidecar,omitempty"`
+	Frames         int               `json:"frames"`
+	FramesExpected int               `json:"frames_expected"`
+	Truncated      bool              `json:"truncated"`
+	Faces          int               `json:"faces"`
+	UnknownFaces   int               `json:"unknown_faces"`
+	Tracks         int               `json:"tracks"`
+	FPS            float64           `json:"fps"`
+	WallSeconds    float64           `json:"wall_seconds"`
+	VideoSeconds   float64           `json:"video_seconds"`
+	RealTime       float64           `json:"realtime_factor"`
+	DetectScale    float64           `json:"detect_scale"`
+	People         map[string]Person `json:"people"`
+}
+
+// Person is how much of the video one known person is in.
+type Person struct {
+	Frames  int     `json:"frames"`
+	Seconds float64 `json:"seconds"`
+}
+
+// NewReport summarises a result.
+func NewReport(r *Result) *Report {
+	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
+		Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
+		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
+		DetectScale: r.DetectScale, People: map[string]Person{}}
+	if r.Wall > 0 {
+		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
+	}
+	for label, frames := range r.People {
+		p := Person{Frames: frames}
+		if r.FrameRate > 0 {
+			p.Seconds = round(float64(frames)/r.FrameRate, 2)
+		}
+		rep.People[label] = p
+	}
+	return rep
+}
+
+// WriteReport writes the report for r to path, atomically.
+func WriteReport(path string, r *Result) error {
+	b, err := json.MarshalIndent(NewReport(r), "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// Summary is the one-line human summary of a run.
+func (r *Result) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d frames in %.1fs (%.0f fps, %.1fx real time); %d faces in %d tracks",
+		filepath.Base(r.Input), r.Frames, r.Wall.Seconds(), r.FPS(), r.Duration/math.Max(r.Wall.Seconds(), 1e-9), r.Faces, r.Tracks)
+	labels := make([]string, 0, len(r.People))
+	for l := range r.People {
+		labels = append(labels, l)
+	}
+	sort.Slice(labels, func(i, j int) bool { return r.People[labels[i]] > r.People[labels[j]] || r.People[labels[i]] == r.People[labels[j]] && labels[i] < labels[j] })
+	for i, l := range labels {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		fmt.Fprintf(&b, "%s%s %d", sep, l, r.People[l])
+	}
+	if len(labels) == 0 {
+		b.WriteString("; nobody known")
+	}
+	return b.String()
+}
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vidtag/vidtag/annotate"
+)
+
+// annotateCommand: vidtag annotate INPUT -o OUTPUT.mp4 --known DIR
+//
+// Writes OUTPUT.mp4 (H.264, yuv420p, +faststart, the input's size, frame
+// count, frame rate and audio) with a labelled box on every face, and a
+// JSON-lines sidecar with one object per decoded frame.
+func annotateCommand() *cli.Command {
+	flags := append(append([]cli.Flag{
+		&cli.PathFlag{Name: "output", Aliases: []string{"o"}, Usage: "annotated MP4 to write (required)"},
+		&cli.StringFlag{Name: "sidecar", Usage: "per-frame JSON lines to write, or - for stdout (default: OUTPUT with .jsonl)"},
+		&cli.PathFlag{Name: "report", Usage: "write a JSON run report here"},
+		&cli.BoolFlag{Name: "force", Usage: "overwrite existing outputs"},
+	}, tagFlags()...), videoFlags()...)
+	return &cli.Command{
+		Name:         "annotate",
+		Usage:        "tag a recorded video: annotated MP4 + per-frame sidecar",
+		ArgsUsage:    "INPUT",
+		Flags:        flags,
+		Before:       loadConfig(flags),
+		OnUsageError: onUsageError,
+		Action:       runAnnotate,
+	}
+}
+
+func runAnnotate(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("annotate takes one INPUT video, got %d arguments (see 'vidtag annotate --help')", c.NArg())
+	}
+	out := c.Path("output")
+	if out == "" {
+		return usageErrorf("annotate needs -o OUTPUT.mp4")
+	}
+	s, err := readSettings(c)
+	if err != nil {
+		return err
+	}
+	stderr := c.App.ErrWriter
+	log := newLogger(stderr, s.LogFormat, s.LogLevel)
+	defer log.Sync()
+
+	input := c.Args().First()
+	opt := annotate.Options{
+		Input: input, Output: out, Sidecar: c.String("sidecar"), Stdout: c.App.Writer, Report: c.Path("report"), Force: c.Bool("force"),
+		Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
+		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
+		Preset: s.Preset, CRF: s.CRF,
+	}
+	if opt.Sidecar == "" {
+		opt.Sidecar = annotate.DefaultSidecar(out)
+	}
+	if opt.Sidecar == out || opt.Report == out {
+		return usageErrorf("the sidecar and report must not be the output video %s", out)
+	}
+	// Check the input and outputs before spending a second on the models.
+	if _, err := os.Stat(input); err != nil {
+		return fmt.Errorf("%s: %w", input, unwrap(err))
+	}
+	env, closeEnv, err := loadEnv(c.Context, s, log)
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+	if s.LogFormat != "json" {
+		var finish func()
+		opt.Progress, finish = newProgress(stderr, "annotate")
+		defer finish()
+	}
+	res, err := annotate.Run(c.Context, env, opt)
+	if res != nil {
+		if s.Stats && res.Stats != nil {
+			res.Stats.Print(stderr)
+		}
+		fmt.Fprintf(stderr, "vidtag: %s -> %s\n", res.Summary(), out)
+	}
+	if err != nil && !errors.Is(err, annotate.ErrTruncated) {
+		return err
+	}
+	return err
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
+	"gopkg.in/yaml.v3"
+
+	"github.com/vidtag/vidtag/annotate"
+)
+
+// settings are the knobs shared by annotate, batch and live. Each one is a
+// flag, a VIDTAG_* environment variable and a key of the --config YAML file;
+// the flag wins over the environment, which wins over the file, which wins
+// over the default below. configs/default.yaml documents them all (a test
+// keeps it in step with this file).
+type settings struct {
+	Known        string
+	Models       string
+	Workers      int
+	Tolerance    float64
+	DetectEvery  int
+	MinFace      int
+	DetectMP     float64
+	Lookahead    time.Duration
+	CutThreshold float64
+	MaxMisses    int
+	JPEGQuality  int
+	Preset       string
+	CRF          int
+	LogFormat    string
+	LogLevel     string
+	Stats        bool
+}
+
+// defaults are the built-in values (annotate.Defaults, chosen from
+// measurements) plus the CLI's own.
+var defaults = func() settings {
+	d := annotate.Defaults()
+	return settings{
+		Workers: 0, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, MinFace: d.MinFace,
+		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
+		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
+	}
+}()
+
+func envVars(name string) []string {
+	return []string{"VIDTAG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+}
+
+// configFlag names the YAML file; it is not itself a config key.
+var configFlag = &cli.PathFlag{Name: "config", Usage: "YAML file of settings (keys are flag names; see configs/default.yaml)", EnvVars: envVars("config")}
+
+// tagFlags are the settings every command shares.
+func tagFlags() []cli.Flag {
+	d := defaults
+	return []cli.Flag{
+		altsrc.NewPathFlag(&cli.PathFlag{Name: "known", Usage: "folder of known faces: one photo per person (file name = label) or one sub-folder of photos per person", EnvVars: envVars("known")}),
+		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "tolerance", Value: d.Tolerance, Usage: "largest Euclidean descriptor distance that still names a face (face_recognition's units; lower is stricter)", EnvVars: envVars("tolerance")}),
+		altsrc.NewPathFlag(&cli.PathFlag{Name: "models", Usage: "folder holding the dlib models (default: ./models, or models/ beside the executable)", EnvVars: envVars("models")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "detector workers, each with its own dlib models (~100 MB each); 0: one per CPU core", EnvVars: envVars("workers")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: "run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between", EnvVars: envVars("detect-every")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "min-face", Value: d.MinFace, Usage: "smallest face to find, in pixels of the source frame; below 58 the detector upsamples the frame (up to 2x), which costs time", EnvVars: envVars("min-face")}),
+		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "detect-megapixels", Value: d.DetectMP, Usage: "cap on the megapixels the detector scans per keyframe (its cost); on large frames this limits upsampling and raises the smallest face found", EnvVars: envVars("detect-megapixels")}),
+		altsrc.NewDurationFlag(&cli.DurationFlag{Name: "lookahead", Value: d.Lookahead, Usage: "how far ahead a face's name may use evidence (offline runs only)", EnvVars: envVars("lookahead")}),
+		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "cut-threshold", Value: d.CutThreshold, Usage: "mean thumbnail change (0-255) that marks a shot cut; 0 disables cut detection", EnvVars: envVars("cut-threshold")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "max-misses", Value: d.MaxMisses, Usage: "keyframes in a row a tracked face may go undetected (turned away, say) before its track ends", EnvVars: envVars("max-misses")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "jpeg-quality", Value: d.JPEGQuality, Usage: "quality of the JPEG handed to dlib (go-face only reads JPEG)", EnvVars: envVars("jpeg-quality")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "console (human) or json", EnvVars: envVars("log-format")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", EnvVars: envVars("log-level")}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "stats", Usage: "print per-stage timing (busy, waiting, queue depth) at the end", EnvVars: envVars("stats")}),
+		configFlag,
+	}
+}
+
+// videoFlags are the encoder settings of commands that write MP4.
+func videoFlags() []cli.Flag {
+	return []cli.Flag{
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "preset", Value: defaults.Preset, Usage: "x264 preset of the output video (ultrafast ... veryslow): faster presets make bigger files", EnvVars: envVars("preset")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "crf", Value: defaults.CRF, Usage: "x264 quality of the output video (0-51, lower is better)", EnvVars: envVars("crf")}),
+	}
+}
+
+// readSettings collects the settings after flags, environment and file
+// have been merged, and checks them all at once.
+func readSettings(c *cli.Context) (settings, error) {
+	s := settings{
+		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Tolerance: c.Float64("tolerance"),
+		DetectEvery: c.Int("detect-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
+		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
+		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
+		Preset: defaults.Preset, CRF: defaults.CRF,
+	}
+	if s.Workers == 0 {
+		s.Workers = runtime.NumCPU()
+	}
+	if hasFlag(c, "preset") {
+		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
+	}
+	return s, s.validate()
+}
+
+func hasFlag(c *cli.Context, name string) bool {
+	for _, f := range c.Command.Flags {
+		if slices.Contains(f.Names(), name) {
+			return true
+		}
+	}
+	return false
+}
+
+var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+
+// validate returns every problem at once, as a usage error.
+func (s settings) validate() error {
+	var errs []string
+	check := func(ok bool, format string, a ...any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf(format, a...))
+		}
+	}
+	check(s.Tolerance > 0 && s.Tolerance <= 2, "--tolerance %g: want a distance in (0, 2]", s.Tolerance)
+	check(s.Workers >= 1 && s.Workers <= 256, "--workers %d: want 1 to 256", s.Workers)
+	check(s.DetectEvery >= 1, "--detect-every %d: want 1 or more", s.DetectEvery)
+	check(s.MinFace >= 10, "--min-face %d: want 10 px or more", s.MinFace)
+	check(s.DetectMP >= 0.05, "--detect-megapixels %g: want 0.05 or more", s.DetectMP)
+	check(s.Lookahead >= 0 && s.Lookahead <= time.Minute, "--lookahead %v: want 0 to 1m", s.Lookahead)
+	check(s.CutThreshold >= 0 && s.CutThreshold <= 255, "--cut-threshold %g: want 0 to 255", s.CutThreshold)
+	check(s.MaxMisses >= 0, "--max-misses %d: want 0 or more", s.MaxMisses)
+	check(s.JPEGQuality >= 50 && s.JPEGQuality <= 100, "--jpeg-quality %d: want 50 to 100", s.JPEGQuality)
+	check(slices.Contains(x264Presets, s.Preset), "--preset %q: want one of %s", s.Preset, strings.Join(x264Presets, ", "))
+	check(s.CRF >= 0 && s.CRF <= 51, "--crf %d: want 0 to 51", s.CRF)
+	check(s.LogFormat == "console" || s.LogFormat == "json", "--log-format %q: want console or json", s.LogFormat)
+	check(slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel), "--log-level %q: want debug, info, warn or error", s.LogLevel)
+	if len(errs) > 0 {
+		return &usageError{strings.Join(errs, "; ")}
+	}
+	return nil
+}
+
+// loadConfig is a command's Before: it reads the --config file, rejects
+// unknown keys (a misspelt key must not be silently ignored), accepts 30 for
+// a float setting, and merges the values under the flags and environment
+// (altsrc implements that precedence).
+func loadConfig(flags []cli.Flag) cli.BeforeFunc {
+	return func(c *cli.Context) error {
+		path := c.Path("config")
+		if path == "" {
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return usageErrorf("config %s: %v", path, unwrap(err))
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(raw, &m); err != nil {
+			return usageErrorf("config %s: not valid YAML: %v", path, err)
+		}
+		byName := map[string]cli.Flag{}
+		for _, f := range flags {
+			for _, n := range f.Names() {
+				byName[n] = f
+			}
+		}
+		var bad []string
+		values := map[any]any{}
+		for k, v := range m {
+			f, ok := byName[k]
+			if !ok || k == "config" {
+				bad = append(bad, k)
+				continue
+			}
+			if _, isFloat := f.(*altsrc.Float64Flag); isFloat {
+				if i, isInt := v.(int); isInt {
+					v = float64(i)
+				}
+			}
+			if v == nil { // "key:" with no value keeps the default
+				continue
+			}
+			values[k] = v
+		}
+		if len(bad) > 0 {
+			sort.Strings(bad)
+			return usageErrorf("config %s: unknown setting(s) %s for 'vidtag %s'", path, strings.Join(bad, ", "), c.Command.Name)
+		}
+		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
+			return usageErrorf("config %s: %v", path, oneLine(err))
+		}
+		return nil
+	}
+}
+
+func unwrap(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
