@@ -76,7 +76,9 @@ func (r *Result) Summary() string {
 	for l := range r.People {
 		labels = append(labels, l)
 	}
-	sort.Slice(labels, func(i, j int) bool { return r.People[labels[i]] > r.People[labels[j]] || r.People[labels[i]] == r.People[labels[j]] && labels[i] < labels[j] })
+	sort.Slice(labels, func(i, j int) bool {
+		return r.People[labels[i]] > r.People[labels[j]] || r.People[labels[i]] == r.People[labels[j]] && labels[i] < labels[j]
+	})
 	for i, l := range labels {
 		sep := ", "
 		if i == 0 {

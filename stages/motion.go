@@ -151,7 +151,7 @@ func (fl *Flow) Move(boxes []image.Rectangle) ([]image.Rectangle, []bool) {
 		moved := image.Rect(int(math.Round((cx-hw)/fl.scale)), int(math.Round((cy-hh)/fl.scale)),
 			int(math.Round((cx+hw)/fl.scale)), int(math.Round((cy+hh)/fl.scale)))
 		// A face mostly outside the frame has left it.
-		inFlow := image.Rect(int((cx-hw)), int((cy-hh)), int((cx+hw)), int((cy+hh)))
+		inFlow := image.Rect(int((cx - hw)), int((cy - hh)), int((cx + hw)), int((cy + hh)))
 		if in := inFlow.Intersect(bounds); in.Dx()*in.Dy()*2 < inFlow.Dx()*inFlow.Dy() {
 			continue
 		}

@@ -2,8 +2,8 @@ package stages
 
 import (
 	"bufio"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"io"
 	"math"
 	"strconv"

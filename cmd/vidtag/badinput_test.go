@@ -150,7 +150,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	link(filepath.Join(known, "Barack Obama.jpg"), filepath.Join(dir, "Barack Obama.jpg"))            // photo per person
+	link(filepath.Join(known, "Barack Obama.jpg"), filepath.Join(dir, "Barack Obama.jpg"))             // photo per person
 	link(filepath.Join(known, "Lin-Manuel Miranda.png"), filepath.Join(dir, "Lin-Manuel Miranda.png")) // PNG: go-face reads only JPEG
 	link(filepath.Join(known, "Joe Biden.jpg"), filepath.Join(dir, "Joe", "a.jpg"))                    // folder per person
 	link(testenv.Data(t, "images", "obama-720p.jpg"), filepath.Join(dir, "Joe", "b.jpg"))              // (a wrong photo, still one face)
