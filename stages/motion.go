@@ -15,19 +15,18 @@ import (
 // points come back to where they started, the face is lost (occluded, turned
 // away, or a cut the schedule missed).
 //
-// Frames are shrunk to at most flowHeight rows first, so the cost does not
-// grow with resolution. gocv's contrib trackers (KCF, CSRT) do not build
+// Frames are turned grey and halved until they are at most flowHeight rows,
+// so the cost does not grow with resolution (halving, unlike 0.75x, is a
+// cheap 2x2 average). gocv's contrib trackers (KCF, CSRT) do not build
 // against Debian's OpenCV, and core TrackerMIL costs ~25 ms per face per
 // frame; this costs well under 1 ms per face.
 type Flow struct {
-	scale     float64 // frame pixels -> flow pixels
-	prev, cur gocv.Mat
-	small     gocv.Mat
-	pts       [3]gocv.Mat // previous, next, and back-tracked points
-	status    [2]gocv.Mat
-	errs      gocv.Mat
-	havePrev  bool
-	criteria  gocv.TermCriteria
+	scale    float64 // frame pixels -> flow pixels
+	small    gocv.Mat
+	pts      [3]gocv.Mat // start, tracked, and back-tracked points
+	status   [2]gocv.Mat
+	errs     gocv.Mat
+	criteria gocv.TermCriteria
 }
 
 const (
@@ -37,8 +36,11 @@ const (
 
 // NewFlow prepares flow for w x h frames. Close it after the run.
 func NewFlow(w, h int) *Flow {
-	fl := &Flow{scale: math.Min(1, flowHeight/float64(h)),
-		prev: gocv.NewMat(), cur: gocv.NewMat(), small: gocv.NewMat(), errs: gocv.NewMat(),
+	scale := 1.0
+	for float64(h)*scale > flowHeight {
+		scale /= 2
+	}
+	fl := &Flow{scale: scale, small: gocv.NewMat(), errs: gocv.NewMat(),
 		criteria: gocv.NewTermCriteria(gocv.Count|gocv.EPS, 20, 0.03)}
 	for i := range fl.pts {
 		fl.pts[i] = gocv.NewMat()
@@ -49,24 +51,24 @@ func NewFlow(w, h int) *Flow {
 	return fl
 }
 
-// Add makes frame the current one; the one before becomes the previous.
-func (fl *Flow) Add(frame gocv.Mat) {
-	fl.prev, fl.cur = fl.cur, fl.prev
-	fl.havePrev = !fl.prev.Empty()
+// Prepare turns a BGR frame into the grey image flow runs on.
+func (fl *Flow) Prepare(frame gocv.Mat, grey *gocv.Mat) {
 	if fl.scale < 1 {
-		gocv.Resize(frame, &fl.small, image.Point{}, fl.scale, fl.scale, gocv.InterpolationArea)
-		gocv.CvtColor(fl.small, &fl.cur, gocv.ColorBGRToGray)
+		gocv.CvtColor(frame, &fl.small, gocv.ColorBGRToGray)
+		gocv.Resize(fl.small, grey, image.Point{}, fl.scale, fl.scale, gocv.InterpolationArea)
 	} else {
-		gocv.CvtColor(frame, &fl.cur, gocv.ColorBGRToGray)
+		gocv.CvtColor(frame, grey, gocv.ColorBGRToGray)
 	}
 }
 
-// Move returns where each box went between the previous and the current
-// frame, and whether it was followed.
-func (fl *Flow) Move(boxes []image.Rectangle) ([]image.Rectangle, []bool) {
+// Move returns where each box (in frame pixels) went from the frame of
+// grey image from to the frame of grey image to (prepared by Prepare), and
+// whether it was followed. The frames are usually consecutive; backwards
+// works too.
+func (fl *Flow) Move(from, to gocv.Mat, boxes []image.Rectangle) ([]image.Rectangle, []bool) {
 	out := make([]image.Rectangle, len(boxes))
 	ok := make([]bool, len(boxes))
-	if !fl.havePrev || len(boxes) == 0 {
+	if from.Empty() || to.Empty() || len(boxes) == 0 {
 		return out, ok
 	}
 	const per = flowGrid * flowGrid
@@ -87,14 +89,14 @@ func (fl *Flow) Move(boxes []image.Rectangle) ([]image.Rectangle, []bool) {
 		}
 	}
 	win := image.Pt(15, 15)
-	gocv.CalcOpticalFlowPyrLKWithParams(fl.prev, fl.cur, fl.pts[0], fl.pts[1], &fl.status[0], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
-	gocv.CalcOpticalFlowPyrLKWithParams(fl.cur, fl.prev, fl.pts[1], fl.pts[2], &fl.status[1], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
+	gocv.CalcOpticalFlowPyrLKWithParams(from, to, fl.pts[0], fl.pts[1], &fl.status[0], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
+	gocv.CalcOpticalFlowPyrLKWithParams(to, from, fl.pts[1], fl.pts[2], &fl.status[1], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
 	p1, _ := fl.pts[1].DataPtrFloat32()
 	p2, _ := fl.pts[2].DataPtrFloat32()
 	s0, _ := fl.status[0].DataPtrUint8()
 	s1, _ := fl.status[1].DataPtrUint8()
 
-	bounds := image.Rect(0, 0, fl.cur.Cols(), fl.cur.Rows())
+	bounds := image.Rect(0, 0, to.Cols(), to.Rows())
 	var fb, dx, dy, ratios []float64
 	var good []int
 	for b, box := range boxes {
@@ -172,10 +174,8 @@ func median(v []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// Close frees the images and point buffers.
+// Close frees the scratch image and point buffers.
 func (fl *Flow) Close() {
-	fl.prev.Close()
-	fl.cur.Close()
 	fl.small.Close()
 	fl.errs.Close()
 	for i := range fl.pts {

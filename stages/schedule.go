@@ -21,8 +21,12 @@ type Schedule struct {
 	started      bool
 }
 
-// thumbSize is small enough to ignore noise and motion, large enough to see a cut.
-var thumbSize = image.Pt(48, 27)
+// thumbSize is small enough to ignore noise and motion, large enough to see
+// a cut. Bilinear shrinking reads only 4 source pixels per thumbnail pixel
+// (INTER_AREA reads them all: 3.6 ms a 1080p frame instead of 0.1 ms); the
+// samples sit at the same places in every frame, so a still scene still
+// gives a near-zero difference.
+var thumbSize = image.Pt(96, 54)
 
 // NewSchedule makes a schedule; Close it after the run.
 func NewSchedule(every int, cutThreshold float64) *Schedule {
@@ -32,7 +36,7 @@ func NewSchedule(every int, cutThreshold float64) *Schedule {
 // Process marks f.Cut and f.Key.
 func (s *Schedule) Process(_ context.Context, f *Frame) error {
 	if s.CutThreshold > 0 {
-		gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationArea)
+		gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationLinear)
 		gocv.CvtColor(s.grey, &s.thumb, gocv.ColorBGRToGray)
 		if s.started {
 			f.Cut = meanAbsDiff(s.thumb, s.prev) > s.CutThreshold
