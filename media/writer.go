@@ -30,6 +30,10 @@ type WriterOptions struct {
 	Preset     string // x264 preset (default "veryfast")
 	CRF        int    // x264 constant rate factor (default 20)
 	Force      bool   // replace an existing file at Path
+	// I420 means frames arrive as planar YUV 4:2:0 (BT.601, limited range,
+	// as OpenCV's BGR2YUV_I420 writes them) instead of packed BGR; it needs
+	// an even width and height.
+	I420 bool
 }
 
 // ErrExists means the output is already there and Force is off.
@@ -86,8 +90,15 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, unwrapPathError(err))
 	}
+	pixFmt, frameBytes := "bgr24", o.Width*o.Height*3
+	if o.I420 {
+		if o.Width%2 != 0 || o.Height%2 != 0 {
+			return nil, fmt.Errorf("%s: I420 input needs an even size, got %dx%d", o.Path, o.Width, o.Height)
+		}
+		pixFmt, frameBytes = "yuv420p", o.Width*o.Height*3/2
+	}
 	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", "bgr24", "-video_size", fmt.Sprintf("%dx%d", o.Width, o.Height),
+		"-f", "rawvideo", "-pix_fmt", pixFmt, "-video_size", fmt.Sprintf("%dx%d", o.Width, o.Height),
 		"-framerate", o.FrameRate.String()}
 	if o.Start != 0 {
 		args = append(args, "-itsoffset", strconv.FormatFloat(o.Start, 'f', 6, 64))
@@ -119,10 +130,11 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}
-	return &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: o.Width * o.Height * 3}, nil
+	return &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes}, nil
 }
 
-// WriteFrame writes one BGR frame (width*height*3 bytes, rows packed).
+// WriteFrame writes one frame: width*height*3 bytes of packed BGR, or
+// width*height*3/2 of planar I420.
 func (w *Writer) WriteFrame(bgr []byte) error {
 	if len(bgr) != w.frame {
 		return fmt.Errorf("%s: frame has %d bytes, want %d", w.path, len(bgr), w.frame)

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"image"
+	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -24,6 +25,8 @@ type Frame struct {
 	Detections []recog.Detection // keyframes only
 
 	Faces []Face // every face in the frame, tracked and named
+
+	pool *MatPool // where Mat goes back on Release; nil: Release closes it
 }
 
 // Face is one face in a frame.
@@ -38,11 +41,59 @@ type Face struct {
 	track *track.Track // set by the tracker; its label is final when the frame leaves
 }
 
-// Release frees the frame's native memory. The pipeline calls it once.
+// Release frees the frame's native memory (or recycles its buffer). The
+// pipeline calls it exactly once.
 func (f *Frame) Release() {
-	f.Mat.Close()
+	if f.pool != nil {
+		f.pool.Put(f.Mat)
+	} else {
+		f.Mat.Close()
+	}
+	f.Mat = gocv.Mat{}
 	if f.JPEG != nil {
 		f.JPEG.Close()
 		f.JPEG = nil
 	}
+}
+
+// MatPool recycles frame buffers. A 1080p frame is 6 MB; allocating one per
+// frame and freeing it again costs page faults on every frame, while a
+// pipeline only ever holds a few dozen frames at once.
+type MatPool struct {
+	mu     sync.Mutex
+	free   []gocv.Mat
+	closed bool
+}
+
+// Get returns a recycled Mat, or a new empty one.
+func (p *MatPool) Get() gocv.Mat {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.free); n > 0 {
+		m := p.free[n-1]
+		p.free = p.free[:n-1]
+		return m
+	}
+	return gocv.NewMat()
+}
+
+// Put gives a Mat back; after Close it is closed instead.
+func (p *MatPool) Put(m gocv.Mat) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		m.Close()
+		return
+	}
+	p.free = append(p.free, m)
+}
+
+// Close frees the pooled Mats.
+func (p *MatPool) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.free {
+		m.Close()
+	}
+	p.free, p.closed = nil, true
 }

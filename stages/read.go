@@ -18,6 +18,7 @@ type Reader struct {
 	vc   *gocv.VideoCapture
 	info *media.Info
 	seq  int
+	pool MatPool
 }
 
 // OpenReader opens a probed file.
@@ -34,20 +35,20 @@ func OpenReader(info *media.Info) (*Reader, error) {
 
 // Next decodes the next frame; io.EOF after the last one.
 func (r *Reader) Next(ctx context.Context) (*Frame, error) {
-	m := gocv.NewMat()
+	m := r.pool.Get()
 	if !r.vc.Read(&m) || m.Empty() {
-		m.Close()
+		r.pool.Put(m)
 		if r.seq == 0 {
 			return nil, fmt.Errorf("%s: no frame decodes", r.info.Path)
 		}
 		return nil, io.EOF
 	}
 	if m.Cols() != r.info.Width || m.Rows() != r.info.Height {
-		m.Close()
+		r.pool.Put(m)
 		return nil, fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
 			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
 	}
-	f := &Frame{Seq: r.seq, Mat: m, PTS: time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))}
+	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))}
 	r.seq++
 	return f, nil
 }
@@ -63,5 +64,9 @@ func (r *Reader) Truncated() bool {
 	return claimed > 0 && r.seq < claimed-max(2, claimed/100)
 }
 
-// Close releases the decoder.
-func (r *Reader) Close() error { return r.vc.Close() }
+// Close releases the decoder and the frame buffers. Call it after the
+// pipeline has released every frame.
+func (r *Reader) Close() error {
+	r.pool.Close()
+	return r.vc.Close()
+}
