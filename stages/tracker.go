@@ -4,32 +4,47 @@ import (
 	"context"
 	"image"
 
+	"gocv.io/x/gocv"
+
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/track"
 )
 
 // Track follows faces from frame to frame and names them. It is a pipeline
-// Holder: it keeps the last Lookahead frames, so that when a frame leaves,
-// its faces are named with the evidence of the frames after it too (a track
-// that starts with a blurry, uncertain face is named by its clearer
-// future). With Lookahead 0 (live) names are decided causally.
+// Holder: it keeps the last Lookahead frames, which buys two things offline.
+//
+//   - Naming: when a frame leaves, its faces are named with the evidence of
+//     the frames after it too, so a track that starts blurry is named by its
+//     clearer future and keeps one name.
+//   - Backfill: the detector runs only on keyframes, so a face that appears
+//     between two keyframes is first found at the later one. The new track
+//     is then followed backwards through the held frames, down to the
+//     keyframe before (where the detector did not see it) or a shot cut.
+//
+// With Lookahead 0 (live) names are decided causally and nothing is
+// backfilled.
 type Track struct {
 	Lookahead int
 	tracker   *track.Tracker
 	flow      *Flow
-	held      []*Frame
+	held      []*Frame         // consecutive frames, oldest first
+	greys     map[int]gocv.Mat // flow image by frame number: held frames and the newest
+	spare     []gocv.Mat
 	boxes     []image.Rectangle
 }
 
 // NewTrack makes the tracking step for w x h frames. Close it after the run.
 func NewTrack(cfg track.Config, g *gallery.Gallery, w, h, lookahead int) *Track {
-	return &Track{Lookahead: lookahead, tracker: track.New(cfg, g), flow: NewFlow(w, h)}
+	return &Track{Lookahead: lookahead, tracker: track.New(cfg, g), flow: NewFlow(w, h), greys: map[int]gocv.Mat{}}
 }
 
-// Push moves the tracks onto f, merges f's detections and returns the frames
-// whose look-ahead is complete.
+// Push moves the tracks onto f, merges f's detections, backfills new faces
+// and returns the frames whose look-ahead is complete.
 func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
-	t.flow.Add(f.Mat)
+	grey := t.newGrey()
+	t.flow.Prepare(f.Mat, &grey)
+	t.greys[f.Seq] = grey
+
 	if f.Cut {
 		t.tracker.Reset()
 	} else if tracks := t.tracker.Tracks(); len(tracks) > 0 {
@@ -37,7 +52,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 		for _, tk := range tracks {
 			t.boxes = append(t.boxes, tk.Box)
 		}
-		moved, ok := t.flow.Move(t.boxes)
+		moved, ok := t.flow.Move(t.greys[f.Seq-1], grey, t.boxes)
 		i := 0
 		t.tracker.Move(func(*track.Track) (image.Rectangle, bool) {
 			defer func() { i++ }()
@@ -57,15 +72,66 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	f.Faces = f.Faces[:0]
 	for _, tk := range t.tracker.Tracks() {
 		f.Faces = append(f.Faces, Face{Box: tk.Box, Track: tk.ID, Detected: detected[tk], track: tk})
+		if tk.Born == f.Seq {
+			t.backfill(f, tk)
+		}
 	}
+
 	t.held = append(t.held, f)
-	if len(t.held) <= t.Lookahead {
-		return nil, nil
+	var out []*Frame
+	if len(t.held) > t.Lookahead {
+		out = []*Frame{t.held[0]}
+		t.held = t.held[1:]
+		name(out[0])
 	}
-	out := t.held[0]
-	t.held = t.held[1:]
-	name(out)
-	return []*Frame{out}, nil
+	// Keep the greys of the held frames and of the newest one (the next
+	// push moves from it).
+	keep := f.Seq
+	if len(t.held) > 0 {
+		keep = t.held[0].Seq
+	}
+	for seq, m := range t.greys {
+		if seq < keep {
+			t.spare = append(t.spare, m)
+			delete(t.greys, seq)
+		}
+	}
+	return out, nil
+}
+
+// backfill follows a track born on frame f backwards through the held
+// frames, adding it to each frame it is followed into, until a shot cut, a
+// keyframe (the detector looked there and did not see it), a frame where it
+// would overlap a face already there, or lost motion.
+func (t *Track) backfill(f *Frame, tk *track.Track) {
+	box, next := tk.Box, f
+	for i := len(t.held) - 1; i >= 0; i-- {
+		g := t.held[i]
+		if next.Cut || g.Key {
+			return
+		}
+		moved, ok := t.flow.Move(t.greys[next.Seq], t.greys[g.Seq], []image.Rectangle{box})
+		if !ok[0] {
+			return
+		}
+		box = moved[0]
+		for _, face := range g.Faces {
+			if track.IoU(face.Box, box) > 0.3 {
+				return
+			}
+		}
+		g.Faces = append(g.Faces, Face{Box: box, Track: tk.ID, track: tk})
+		next = g
+	}
+}
+
+func (t *Track) newGrey() gocv.Mat {
+	if n := len(t.spare); n > 0 {
+		m := t.spare[n-1]
+		t.spare = t.spare[:n-1]
+		return m
+	}
+	return gocv.NewMat()
 }
 
 // Flush names and returns the frames still held.
@@ -88,4 +154,12 @@ func name(f *Frame) {
 }
 
 // Close frees the flow images.
-func (t *Track) Close() { t.flow.Close() }
+func (t *Track) Close() {
+	t.flow.Close()
+	for _, m := range t.greys {
+		m.Close()
+	}
+	for _, m := range t.spare {
+		m.Close()
+	}
+}
