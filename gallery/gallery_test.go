@@ -144,3 +144,39 @@ func TestFingerprintChangesWithContent(t *testing.T) {
 		t.Errorf("fingerprints %s %s %s %s: want equal, then changed on content, then on label", a, b, c, d)
 	}
 }
+
+func TestCachedFinder(t *testing.T) {
+	dir, cache := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Ann.jpg"), []byte("1aa"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Nobody.jpg"), []byte("0"), 0o644)
+	calls := 0
+	counting := func(path string) ([]Descriptor, error) { calls++; return fakeFinder(path) }
+	load := func(version string) *Gallery {
+		g, problems, err := Load(dir, Cached(cache, version, counting))
+		if err != nil || len(problems) != 1 {
+			t.Fatalf("problems %v, err %v", problems, err)
+		}
+		return g
+	}
+	first := load("v1")
+	second := load("v1")
+	if calls != 2 {
+		t.Errorf("finder ran %d times for two loads of two photos, want 2 (cached the second time)", calls)
+	}
+	if first.Match(desc(3), 0.6) != second.Match(desc(3), 0.6) {
+		t.Error("cached gallery differs")
+	}
+	load("v2") // other models: not from the cache
+	if calls != 4 {
+		t.Errorf("finder ran %d times, want 4: a new version must not hit the old cache", calls)
+	}
+	os.WriteFile(filepath.Join(dir, "Ann.jpg"), []byte("1bbbb"), 0o644)
+	if g := load("v2"); calls != 5 || g.Match(desc(5), 0.6).Label != "Ann" {
+		t.Errorf("changed photo: %d calls", calls)
+	}
+	// An unwritable cache folder only costs speed.
+	g, _, err := Load(dir, Cached("/proc/no-such-cache", "v1", counting))
+	if err != nil || g.Len() != 1 {
+		t.Errorf("with an unusable cache: %v, %d", err, g.Len())
+	}
+}
