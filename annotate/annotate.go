@@ -36,7 +36,7 @@ import (
 
 // Env is what runs share: loaded once per process.
 type Env struct {
-	Engines []*recog.Engine // one per detector worker
+	Engines *recog.Pool // detector engines, lent per keyframe
 	Gallery *gallery.Gallery
 	Log     *zap.Logger
 }
@@ -60,7 +60,7 @@ type Options struct {
 	CutThreshold float64       // shot-cut sensitivity (0 disables)
 	MaxMisses    int           // keyframes a track may go undetected
 	JPEGQuality  int
-	Preset       string // x264 preset
+	Preset       string // x264 preset, or "auto" (see EncoderPreset)
 	CRF          int
 
 	// Progress, when set, is called after each frame with frames done and
@@ -73,16 +73,30 @@ type Options struct {
 func Defaults() Options {
 	return Options{
 		Tolerance:    0.6,
-		DetectEvery:  5,
+		DetectEvery:  30,
 		MinFace:      29,
 		DetectPixels: 2.1e6,
 		Lookahead:    time.Second,
-		CutThreshold: 30,
+		CutThreshold: 20,
 		MaxMisses:    2,
 		JPEGQuality:  92,
-		Preset:       "veryfast",
+		Preset:       "auto",
 		CRF:          20,
 	}
+}
+
+// EncoderPreset resolves the "auto" x264 preset for w x h frames: veryfast
+// (small files) up to 720p; superfast from 1.5 megapixels, where veryfast
+// alone needs about 4 of the 10 CPU-seconds that real time leaves on two
+// cores for a 5-second 1080p clip (README, "Performance").
+func EncoderPreset(preset string, w, h int) string {
+	if preset != "auto" {
+		return preset
+	}
+	if w*h >= 1_500_000 {
+		return "superfast"
+	}
+	return "veryfast"
 }
 
 // Result describes a finished (or truncated) run.
@@ -115,19 +129,21 @@ func (r *Result) FPS() float64 {
 // the frames that did decode.
 var ErrTruncated = errors.New("truncated")
 
-// Run annotates opt.Input. On ErrTruncated the outputs are complete for the
-// frames that decoded; on any other error no output is left behind.
-func Run(ctx context.Context, env *Env, opt Options) (*Result, error) {
-	start := time.Now()
-	log := env.Log
-	if log == nil {
-		log = zap.NewNop()
-	}
+// Plan is a checked run: the input is a video and the outputs can be
+// written. Making one is cheap, so callers check before loading models.
+type Plan struct {
+	Options
+	Info     *media.Info
+	Scale    float64 // detection scale
+	Smallest float64 // smallest face found at that scale, px
+}
+
+// Prepare probes the input and checks that every output can be written.
+func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	info, err := media.Probe(ctx, opt.Input)
 	if err != nil {
 		return nil, err
 	}
-	// Refuse unwritable or existing outputs before doing any work.
 	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report} {
 		if p != "" {
 			if err := media.CheckWritable(p, opt.Force); err != nil {
@@ -138,6 +154,18 @@ func Run(ctx context.Context, env *Env, opt Options) (*Result, error) {
 	scale, smallest := stages.DetectScale(info.Width, info.Height, opt.MinFace, opt.DetectPixels)
 	if err := stages.ValidateScale(info.Width, info.Height, scale); err != nil {
 		return nil, fmt.Errorf("%s: %w", opt.Input, err)
+	}
+	return &Plan{Options: opt, Info: info, Scale: scale, Smallest: smallest}, nil
+}
+
+// Run annotates the planned input. On ErrTruncated the outputs are complete
+// for the frames that decoded; on any other error no output is left behind.
+func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
+	start := time.Now()
+	opt, info, scale, smallest := plan.Options, plan.Info, plan.Scale, plan.Smallest
+	log := env.Log
+	if log == nil {
+		log = zap.NewNop()
 	}
 	log.Info("input", zap.String("path", opt.Input), zap.String("size", fmt.Sprintf("%dx%d", info.Width, info.Height)),
 		zap.Stringer("fps", info.FrameRate), zap.Int("frames", info.Frames), zap.Bool("audio", info.HasAudio()),
@@ -153,7 +181,8 @@ func Run(ctx context.Context, env *Env, opt Options) (*Result, error) {
 	var video *media.Writer
 	if !opt.SidecarOnly {
 		wo := media.WriterOptions{Path: opt.Output, Width: info.Width, Height: info.Height, FrameRate: info.FrameRate,
-			Start: info.VideoStart, Preset: opt.Preset, CRF: opt.CRF, Force: opt.Force}
+			Start: info.VideoStart, Preset: EncoderPreset(opt.Preset, info.Width, info.Height), CRF: opt.CRF, Force: opt.Force,
+			I420: info.Width%2 == 0 && info.Height%2 == 0}
 		if info.HasAudio() {
 			wo.AudioFrom, wo.AudioCodec = opt.Input, info.AudioCodec
 		}
@@ -173,9 +202,12 @@ func Run(ctx context.Context, env *Env, opt Options) (*Result, error) {
 	defer schedule.Close()
 	convert := stages.NewConvert(scale, opt.JPEGQuality)
 	defer convert.Close()
-	detectors := make([]pipeline.Stage[*stages.Frame], len(env.Engines))
-	for i, e := range env.Engines {
-		detectors[i] = &stages.Detect{Engine: e}
+	// As many detector workers as the pool may hold engines; they borrow
+	// one per keyframe.
+	detect := &stages.Detect{Pool: env.Engines}
+	detectors := make([]pipeline.Stage[*stages.Frame], env.Engines.Max)
+	for i := range detectors {
+		detectors[i] = detect
 	}
 	tcfg := track.DefaultConfig()
 	tcfg.Tolerance, tcfg.MaxMisses = opt.Tolerance, opt.MaxMisses
@@ -192,9 +224,11 @@ func Run(ctx context.Context, env *Env, opt Options) (*Result, error) {
 		pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)),
 	}
 	if video != nil {
+		encode := stages.NewEncode(video, info.Width%2 == 0 && info.Height%2 == 0)
+		defer encode.Close()
 		steps = append(steps,
 			pipeline.Serial("draw", pipeline.Stage[*stages.Frame](stages.NewDraw(info.Height))),
-			pipeline.Serial("encode", pipeline.Stage[*stages.Frame](&stages.Encode{W: video})))
+			pipeline.Serial("encode", pipeline.Stage[*stages.Frame](encode)))
 	}
 	if opt.Progress != nil {
 		steps[len(steps)-1] = withProgress(steps[len(steps)-1], opt.Progress, info.Frames)

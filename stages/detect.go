@@ -7,18 +7,25 @@ import (
 	"github.com/vidtag/vidtag/recog"
 )
 
-// Detect finds faces and their descriptors on keyframes. Run one per worker:
-// each holds its own go-face Recognizer (one Recognizer serialises all calls).
+// Detect finds faces and their descriptors on keyframes. Several workers
+// share it: each keyframe borrows an engine (a go-face Recognizer, which
+// serialises its calls) from the pool for the time of one call; other
+// frames pass straight through.
 type Detect struct {
-	Engine *recog.Engine
+	Pool *recog.Pool
 }
 
 // Process fills f.Detections on keyframes and frees the JPEG.
-func (d *Detect) Process(_ context.Context, f *Frame) error {
+func (d *Detect) Process(ctx context.Context, f *Frame) error {
 	if f.JPEG == nil {
 		return nil
 	}
-	dets, err := d.Engine.Recognize(f.JPEG.GetBytes(), f.JPEGScale)
+	e, err := d.Pool.Get(ctx)
+	if err != nil {
+		return err
+	}
+	dets, err := e.Recognize(f.JPEG.GetBytes(), f.JPEGScale)
+	d.Pool.Put(e)
 	f.JPEG.Close()
 	f.JPEG = nil
 	if err != nil {

@@ -78,6 +78,7 @@ type config struct {
 	full                                        bool
 	clips                                       []string
 	extra                                       []string // extra vidtag flags
+	only                                        map[string]bool
 }
 
 func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
@@ -97,11 +98,18 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&c.full, "full", false, "run naive-2x on every clip and store its scores")
 	clips := fs.String("clips", "short_hamilton_clip,obama_biden_720p,obama_1080p", "clips to measure")
 	extra := fs.String("vidtag-flags", "", "extra flags for vidtag annotate (space separated)")
+	only := fs.String("only", "", "run only these variants (comma separated: ceiling,naive-1x,naive-2x,vidtag)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	c.clips = strings.Split(*clips, ",")
 	c.extra = strings.Fields(*extra)
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, v := range strings.Split(*only, ",") {
+			c.only[v] = true
+		}
+	}
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
 	}
@@ -205,7 +213,7 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 	variants := []variant{
 		{"ceiling", c.runs, func() *exec.Cmd {
 			return exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-y", "-i", input, "-map", "0:v:0", "-map", "0:a?",
-				"-c:v", "libx264", "-preset", d.Preset, "-crf", strconv.Itoa(d.CRF), "-pix_fmt", "yuv420p",
+				"-c:v", "libx264", "-preset", annotate.EncoderPreset(d.Preset, info.Width, info.Height), "-crf", strconv.Itoa(d.CRF), "-pix_fmt", "yuv420p",
 				"-movflags", "+faststart", "-c:a", "copy", out("ceiling.mp4"))
 		}, "", false},
 		{"naive-1x", c.runs, func() *exec.Cmd {
@@ -231,6 +239,9 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 	}
 	var rows []row
 	for _, v := range variants {
+		if c.only != nil && !c.only[v.name] {
+			continue
+		}
 		r := row{clip: clip, variant: v.name, frames: gtFrames, videoSeconds: video}
 		for i := 0; i < v.runs; i++ {
 			cmd := v.cmd()

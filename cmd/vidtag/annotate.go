@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -63,8 +61,9 @@ func runAnnotate(c *cli.Context) error {
 		return usageErrorf("the sidecar and report must not be the output video %s", out)
 	}
 	// Check the input and outputs before spending a second on the models.
-	if _, err := os.Stat(input); err != nil {
-		return fmt.Errorf("%s: %w", input, unwrap(err))
+	plan, err := annotate.Prepare(c.Context, opt)
+	if err != nil {
+		return err
 	}
 	env, closeEnv, err := loadEnv(c.Context, s, log)
 	if err != nil {
@@ -76,15 +75,12 @@ func runAnnotate(c *cli.Context) error {
 		opt.Progress, finish = newProgress(stderr, "annotate")
 		defer finish()
 	}
-	res, err := annotate.Run(c.Context, env, opt)
+	res, err := annotate.Run(c.Context, env, plan)
 	if res != nil {
 		if s.Stats && res.Stats != nil {
 			res.Stats.Print(stderr)
 		}
 		fmt.Fprintf(stderr, "vidtag: %s -> %s\n", res.Summary(), out)
-	}
-	if err != nil && !errors.Is(err, annotate.ErrTruncated) {
-		return err
 	}
 	return err
 }

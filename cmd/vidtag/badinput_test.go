@@ -137,11 +137,11 @@ func TestExistingOutputNeedsForce(t *testing.T) {
 // enrollment photos: the no-face and two-face photos are reported by name
 // and skipped, never guessed at.
 func TestEnrollKnownFolders(t *testing.T) {
-	e, err := recog.New(testenv.Models(t))
+	pool, err := recog.NewPool(testenv.Models(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	defer pool.Close()
 	known := testenv.Data(t, "known")
 	dir := t.TempDir()
 	link := func(src, dst string) {
@@ -158,7 +158,9 @@ func TestEnrollKnownFolders(t *testing.T) {
 	link(testenv.Data(t, "bad", "known_twofaces", "Two People.jpg"), filepath.Join(dir, "Two People.jpg"))
 
 	core, logs := observer.New(zap.WarnLevel)
-	g, err := enroll(dir, []*recog.Engine{e}, zap.New(core))
+	ctx := context.Background()
+	t.Setenv("VIDTAG_CACHE", "off")
+	g, err := enroll(ctx, dir, pool, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +183,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 
 	// A folder with nothing usable: a warning, and an empty gallery.
 	core, logs = observer.New(zap.WarnLevel)
-	g, err = enroll(testenv.Data(t, "bad", "known_noface"), []*recog.Engine{e}, zap.New(core))
+	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), pool, zap.New(core))
 	if err != nil || g.Len() != 0 {
 		t.Fatalf("gallery of %d, err %v", g.Len(), err)
 	}

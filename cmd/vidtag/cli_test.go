@@ -97,7 +97,7 @@ func TestConfigPrecedence(t *testing.T) {
 		preset  string
 		wantErr string
 	}{
-		{"defaults", nil, nil, 0.6, 5, "veryfast", ""},
+		{"defaults", nil, nil, defaults.Tolerance, defaults.DetectEvery, defaults.Preset, ""},
 		{"file beats default", nil, []string{"--config", cfg}, 0.5, 7, "fast", ""},
 		{"env beats file", map[string]string{"VIDTAG_TOLERANCE": "0.45", "VIDTAG_PRESET": "medium"}, []string{"--config", cfg}, 0.45, 7, "medium", ""},
 		{"flag beats env", map[string]string{"VIDTAG_TOLERANCE": "0.45"}, []string{"--config", cfg, "--tolerance", "0.4", "--detect-every", "3"}, 0.4, 3, "fast", ""},

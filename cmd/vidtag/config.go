@@ -84,7 +84,7 @@ func tagFlags() []cli.Flag {
 // videoFlags are the encoder settings of commands that write MP4.
 func videoFlags() []cli.Flag {
 	return []cli.Flag{
-		altsrc.NewStringFlag(&cli.StringFlag{Name: "preset", Value: defaults.Preset, Usage: "x264 preset of the output video (ultrafast ... veryslow): faster presets make bigger files", EnvVars: envVars("preset")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "preset", Value: defaults.Preset, Usage: "x264 preset of the output video (ultrafast ... veryslow), or auto: veryfast up to 720p, superfast from 1.5 MP per frame; faster presets make bigger files", EnvVars: envVars("preset")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "crf", Value: defaults.CRF, Usage: "x264 quality of the output video (0-51, lower is better)", EnvVars: envVars("crf")}),
 	}
 }
@@ -117,7 +117,7 @@ func hasFlag(c *cli.Context, name string) bool {
 	return false
 }
 
-var x264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
+var x264Presets = []string{"auto", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
 
 // validate returns every problem at once, as a usage error.
 func (s settings) validate() error {

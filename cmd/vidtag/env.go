@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
+	"os"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
@@ -17,9 +18,9 @@ import (
 // enrollMaxPixels bounds the size at which known photos are scanned.
 const enrollMaxPixels = 4_000_000
 
-// loadEnv checks and loads the models (one engine per worker, in parallel)
-// and enrolls the known faces. Close the returned env's engines with the
-// returned function.
+// loadEnv checks the models, loads the first detector engine (more are
+// loaded while detection is the bottleneck, up to --workers) and enrolls
+// the known faces. Close the pool with the returned function.
 func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, func(), error) {
 	start := time.Now()
 	dir, err := models.Locate(s.Models)
@@ -29,60 +30,70 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 	if err := models.Verify(dir); err != nil {
 		return nil, nil, err
 	}
-	engines := make([]*recog.Engine, s.Workers)
-	errs := make([]error, s.Workers)
-	var wg sync.WaitGroup
-	for i := range engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			engines[i], errs[i] = recog.New(dir)
-		}()
-	}
-	wg.Wait()
-	closeAll := func() {
-		for _, e := range engines {
-			if e != nil {
-				e.Close()
-			}
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			closeAll()
-			return nil, nil, err
-		}
-	}
-	if ctx.Err() != nil {
-		closeAll()
-		return nil, nil, ctx.Err()
-	}
-	g, err := enroll(s.Known, engines, log)
+	log.Debug("models verified", zap.Duration("took", time.Since(start)))
+	pool, err := recog.NewPool(dir, s.Workers)
 	if err != nil {
-		closeAll()
 		return nil, nil, err
 	}
-	log.Info("ready", zap.String("models", dir), zap.Int("workers", len(engines)), zap.Strings("known", g.People()),
+	pool.OnGrow = func(n int) { log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n)) }
+	log.Debug("models loaded", zap.Duration("took", time.Since(start)))
+	if ctx.Err() != nil {
+		pool.Close()
+		return nil, nil, ctx.Err()
+	}
+	g, err := enroll(ctx, s.Known, pool, log)
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
+	log.Info("ready", zap.String("models", dir), zap.Int("max_workers", pool.Max), zap.Strings("known", g.People()),
 		zap.Duration("took", time.Since(start).Round(time.Millisecond)))
-	return &annotate.Env{Engines: engines, Gallery: g, Log: log}, closeAll, nil
+	return &annotate.Env{Engines: pool, Gallery: g, Log: log}, pool.Close, nil
+}
+
+// enrollCache is where known-face descriptors are cached: $VIDTAG_CACHE,
+// else the user's cache folder (~/.cache/vidtag/known); "off" disables it.
+func enrollCache() string {
+	if dir := os.Getenv("VIDTAG_CACHE"); dir != "" {
+		if dir == "off" {
+			return ""
+		}
+		return filepath.Join(dir, "known")
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "vidtag", "known")
 }
 
 // enroll loads the known faces; photos it cannot use are warned about by
 // name, and an empty gallery is a warning, not an error.
-func enroll(dir string, engines []*recog.Engine, log *zap.Logger) (*gallery.Gallery, error) {
+func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
 	if dir == "" {
 		log.Warn("no --known folder: every face will be Unknown")
 		return gallery.New(nil, nil), nil
 	}
-	finders := make([]gallery.FaceFinder, len(engines))
-	for i, e := range engines {
+	finders := make([]gallery.FaceFinder, pool.Max)
+	for i := range finders {
 		finders[i] = func(path string) ([]gallery.Descriptor, error) {
+			e, err := pool.Get(ctx)
+			if err != nil {
+				return nil, err
+			}
 			faces, err := e.FacesInPhoto(path, enrollMaxPixels)
+			pool.Put(e)
 			descs := make([]gallery.Descriptor, len(faces))
 			for j, f := range faces {
 				descs[j] = gallery.Descriptor(f.Descriptor)
 			}
 			return descs, err
+		}
+	}
+	if cache := enrollCache(); cache != "" {
+		version := fmt.Sprintf("%s/max%d", models.Digest(), enrollMaxPixels)
+		for i, f := range finders {
+			finders[i] = gallery.Cached(cache, version, f)
 		}
 	}
 	g, problems, err := gallery.Load(dir, finders...)

@@ -1,0 +1,173 @@
+package recog
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Pool lends engines to detector workers. It starts with one engine and
+// loads another, up to Max, only while detection is the bottleneck: when a
+// caller has to wait for an engine and the engines were busy for at least
+// GrowAt of the last Window. An engine costs about 0.45 s of CPU to load
+// (dlib decompresses its HOG model each time) and 100 MB; on a short clip
+// whose time goes to encoding, a second one only slows the run down, while
+// a clip with many keyframes wants every core detecting.
+//
+// Pool is safe for concurrent use.
+type Pool struct {
+	dir    string
+	Max    int
+	GrowAt float64       // busy fraction that justifies another engine
+	Window time.Duration // how far back the busy fraction looks
+	// OnGrow, if set, is called after an engine is added, with the new size.
+	OnGrow func(size int)
+
+	mu      sync.Mutex
+	free    []*Engine
+	size    int // loaded engines
+	loading bool
+	closed  bool
+	ready   chan struct{} // closed and replaced whenever an engine is freed or added
+	busy    []interval    // recent busy spans, for the growth decision
+	inUse   map[*Engine]time.Time
+	loadErr error
+	wg      sync.WaitGroup
+}
+
+type interval struct{ from, to time.Time }
+
+// NewPool loads the first engine from dir (so a bad model folder fails
+// here) and allows up to limit engines.
+func NewPool(dir string, limit int) (*Pool, error) {
+	e, err := New(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Pool{dir: dir, Max: max(1, limit), GrowAt: 0.75, Window: 2 * time.Second,
+		free: []*Engine{e}, size: 1, ready: make(chan struct{}), inUse: map[*Engine]time.Time{}}, nil
+}
+
+// Get returns a free engine, waiting for one if all are busy. Give it back
+// with Put.
+func (p *Pool) Get(ctx context.Context) (*Engine, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, errors.New("recog: pool closed")
+		}
+		if n := len(p.free); n > 0 {
+			e := p.free[n-1]
+			p.free = p.free[:n-1]
+			p.inUse[e] = time.Now()
+			p.mu.Unlock()
+			return e, nil
+		}
+		if !p.loading && p.size < p.Max && p.loadErr == nil && p.utilisation(time.Now()) >= p.GrowAt {
+			p.loading = true
+			p.wg.Add(1)
+			go p.grow()
+		}
+		ready := p.ready
+		p.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Put gives an engine back.
+func (p *Pool) Put(e *Engine) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	p.busy = append(p.busy, interval{p.inUse[e], now})
+	delete(p.inUse, e)
+	p.free = append(p.free, e)
+	p.signal()
+}
+
+// Size is the number of engines loaded.
+func (p *Pool) Size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.size
+}
+
+func (p *Pool) grow() {
+	defer p.wg.Done()
+	e, err := New(p.dir)
+	p.mu.Lock()
+	p.loading = false
+	if err != nil || p.closed {
+		p.loadErr = err
+		p.mu.Unlock()
+		if e != nil {
+			e.Close()
+		}
+		return
+	}
+	p.free = append(p.free, e)
+	p.size++
+	size := p.size
+	p.signal()
+	p.mu.Unlock()
+	if p.OnGrow != nil {
+		p.OnGrow(size)
+	}
+}
+
+// signal wakes every waiter; the caller holds mu.
+func (p *Pool) signal() {
+	close(p.ready)
+	p.ready = make(chan struct{})
+}
+
+// utilisation is the busy fraction of the loaded engines over the last
+// Window; time before the pool existed counts as idle, so the burst of
+// keyframes at the start of a run does not look like a bottleneck.
+// The caller holds mu.
+func (p *Pool) utilisation(now time.Time) float64 {
+	from := now.Add(-p.Window)
+	kept := p.busy[:0]
+	var busy time.Duration
+	for _, iv := range p.busy {
+		if iv.to.Before(from) {
+			continue
+		}
+		kept = append(kept, iv)
+		busy += iv.to.Sub(later(iv.from, from))
+	}
+	p.busy = kept
+	for _, since := range p.inUse {
+		busy += now.Sub(later(since, from))
+	}
+	return busy.Seconds() / (p.Window.Seconds() * float64(p.size))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Close waits for a load in progress and frees every engine. Engines must
+// all have been given back.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	p.closed = true
+	p.signal()
+	p.mu.Unlock()
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.free {
+		e.Close()
+	}
+	p.free = nil
+}

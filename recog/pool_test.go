@@ -1,0 +1,99 @@
+package recog
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vidtag/vidtag/internal/testenv"
+)
+
+// hold borrows an engine for d, as a keyframe detection would.
+func hold(t *testing.T, p *Pool, d time.Duration) {
+	e, err := p.Get(context.Background())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	time.Sleep(d)
+	p.Put(e)
+}
+
+func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
+	dir := testenv.Models(t)
+	t.Run("light load stays at one engine", func(t *testing.T) {
+		p, err := NewPool(dir, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		p.Window = 500 * time.Millisecond
+		// Two keyframes overlap once (a start-up burst), then the engine
+		// is mostly idle.
+		var wg sync.WaitGroup
+		for i := 0; i < 2; i++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); hold(t, p, 100*time.Millisecond) }()
+		}
+		wg.Wait()
+		for i := 0; i < 5; i++ {
+			hold(t, p, 20*time.Millisecond)
+			time.Sleep(80 * time.Millisecond)
+		}
+		if n := p.Size(); n != 1 {
+			t.Errorf("%d engines, want 1: the burst alone must not add one", n)
+		}
+	})
+	t.Run("sustained contention adds engines up to Max", func(t *testing.T) {
+		p, err := NewPool(dir, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		p.Window = 300 * time.Millisecond
+		grown := make(chan int, 2)
+		p.OnGrow = func(n int) { grown <- n }
+		var wg sync.WaitGroup
+		deadline := time.Now().Add(3 * time.Second)
+		for w := 0; w < 3; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) && p.Size() < 2 {
+					hold(t, p, 50*time.Millisecond)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := p.Size(); n != 2 {
+			t.Fatalf("%d engines after 3 s of contention, want 2", n)
+		}
+		if n := <-grown; n != 2 {
+			t.Errorf("OnGrow(%d)", n)
+		}
+		// Max is a hard cap.
+		for w := 0; w < 3; w++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); hold(t, p, 400*time.Millisecond) }()
+		}
+		wg.Wait()
+		if n := p.Size(); n != 2 {
+			t.Errorf("%d engines, want the cap of 2", n)
+		}
+	})
+	t.Run("a waiting Get honours cancellation", func(t *testing.T) {
+		p, err := NewPool(dir, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		e, _ := p.Get(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		if _, err := p.Get(ctx); err == nil {
+			t.Error("Get returned an engine that was in use")
+		}
+		p.Put(e)
+	})
+}
