@@ -48,7 +48,7 @@ func newStats[T Item](steps []Step[T]) *Stats {
 	st := &Stats{Steps: make([]StepStats, len(steps)+1)}
 	st.Steps[0] = StepStats{Name: "source", Workers: 1}
 	for i, s := range steps {
-		st.Steps[i+1] = StepStats{Name: s.Name, Workers: len(s.Workers)}
+		st.Steps[i+1] = StepStats{Name: s.Name, Workers: max(1, len(s.Workers))}
 	}
 	return st
 }

@@ -62,7 +62,10 @@ func (d *Draw) Process(_ context.Context, f *Frame) error {
 		if top < 0 {
 			top = face.Box.Max.Y
 		}
-		bar := image.Rect(face.Box.Min.X-d.thick/2, top, face.Box.Min.X-d.thick/2+size.X+2*pad, top+barH)
+		// Left-aligned with the box, but never past the frame's right edge.
+		barW := size.X + 2*pad
+		left := max(0, min(face.Box.Min.X-d.thick/2, f.Mat.Cols()-barW))
+		bar := image.Rect(left, top, left+barW, top+barH)
 		gocv.Rectangle(&f.Mat, bar, c, -1)
 		gocv.PutText(&f.Mat, text, image.Pt(bar.Min.X+pad, bar.Max.Y-pad-base), d.font, d.fontScale, textColour, d.fontThick)
 	}

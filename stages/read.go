@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -18,11 +20,22 @@ type Reader struct {
 	vc   *gocv.VideoCapture
 	info *media.Info
 	seq  int
+	pts  time.Duration // of the last frame
 	pool MatPool
 }
 
+var quietFFmpeg sync.Once
+
 // OpenReader opens a probed file.
 func OpenReader(info *media.Info) (*Reader, error) {
+	// OpenCV's FFmpeg backend lets the decoder print its complaints about
+	// damaged input on stderr; the reader reports such problems itself, in
+	// one line. OPENCV_FFMPEG_LOGLEVEL set by the user wins.
+	quietFFmpeg.Do(func() {
+		if _, set := os.LookupEnv("OPENCV_FFMPEG_LOGLEVEL"); !set {
+			os.Setenv("OPENCV_FFMPEG_LOGLEVEL", "-8") // AV_LOG_QUIET
+		}
+	})
 	vc, err := gocv.VideoCaptureFileWithAPI(info.Path, gocv.VideoCaptureFFmpeg)
 	if err != nil || !vc.IsOpened() {
 		if vc != nil {
@@ -48,7 +61,14 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 		return nil, fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
 			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
 	}
-	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))}
+	pts := time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
+	// Frames drained from the decoder at the end of the stream come without
+	// a timestamp (OpenCV reports 0): continue from the last one.
+	if r.seq > 0 && pts <= r.pts {
+		pts = r.pts + time.Duration(float64(time.Second)/r.info.FrameRate.Float())
+	}
+	r.pts = pts
+	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: pts}
 	r.seq++
 	return f, nil
 }

@@ -76,11 +76,12 @@ func runAnnotate(c *cli.Context) error {
 		defer finish()
 	}
 	res, err := annotate.Run(c.Context, env, plan)
-	if res != nil {
-		if s.Stats && res.Stats != nil {
-			res.Stats.Print(stderr)
-		}
-		fmt.Fprintf(stderr, "vidtag: %s -> %s\n", res.Summary(), out)
+	if res != nil && s.Stats && res.Stats != nil {
+		res.Stats.Print(stderr)
 	}
-	return err
+	if err != nil {
+		return err // one line, printed by Main
+	}
+	fmt.Fprintf(stderr, "vidtag: %s -> %s\n", res.Summary(), out)
+	return nil
 }

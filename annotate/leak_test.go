@@ -1,0 +1,92 @@
+//go:build matprofile
+
+package annotate
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/recog"
+)
+
+// TestLeakNoMatOutlivesARun runs the whole pipeline under gocv's matprofile
+// build tag (go test -tags matprofile) and checks that every Mat it made is
+// closed: after a complete run, after a cancelled one, and after one that
+// failed on a truncated input.
+func TestLeakNoMatOutlivesARun(t *testing.T) {
+	// The profile sees Mats at all (else this test proves nothing).
+	before := gocv.MatProfile.Count()
+	m := gocv.NewMat()
+	if gocv.MatProfile.Count() != before+1 {
+		t.Fatal("gocv.MatProfile does not count Mats: build with -tags matprofile")
+	}
+	m.Close()
+
+	pool, err := recog.NewPool(testenv.Models(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// Enrollment decodes photos (PNG and JPEG) through Mats too.
+	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
+		e, err := pool.Get(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		defer pool.Put(e)
+		faces, err := e.FacesInPhoto(path, 4_000_000)
+		out := make([]gallery.Descriptor, len(faces))
+		for i, f := range faces {
+			out[i] = gallery.Descriptor(f.Descriptor)
+		}
+		return out, err
+	})
+	if err != nil || g.Len() != 4 {
+		t.Fatalf("enrollment: %d faces, %v", g.Len(), err)
+	}
+	if n := gocv.MatProfile.Count() - before; n != 0 {
+		t.Fatalf("enrollment left %d Mats open", n)
+	}
+	env := &Env{Engines: pool, Gallery: g}
+	tests := []struct {
+		name     string
+		input    string
+		cancelAt int // cancel after this many frames (0: never)
+	}{
+		{"complete run", "clips/short_hamilton_clip.mp4", 0},
+		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60},
+		{"truncated input", "bad/truncated_40pct.mp4", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := gocv.MatProfile.Count()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			opt := Defaults()
+			opt.Input = testenv.Data(t, tt.input)
+			opt.Output = filepath.Join(t.TempDir(), "out.mp4")
+			opt.Sidecar = DefaultSidecar(opt.Output)
+			opt.Progress = func(done, _ int) {
+				if done == tt.cancelAt {
+					cancel()
+				}
+			}
+			plan, err := Prepare(ctx, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			Run(ctx, env, plan)
+			if n := gocv.MatProfile.Count() - before; n != 0 {
+				var b bytes.Buffer
+				gocv.MatProfile.WriteTo(&b, 1)
+				t.Fatalf("%d Mats still open after the run:\n%s", n, b.String())
+			}
+		})
+	}
+}
