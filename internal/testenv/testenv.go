@@ -59,3 +59,13 @@ func Data(t testing.TB, elem ...string) string {
 	Require(t, err == nil, "shared test data not found: "+path+" (set "+DataEnvVar+")")
 	return path
 }
+
+// Tool returns the path of a shared tool (../shared/tools beside the test
+// data), e.g. Tool(t, "eval_tags.py").
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	path := filepath.Join(filepath.Dir(Data(t)), "tools", name)
+	_, err := os.Stat(path)
+	Require(t, err == nil, "shared tool not found: "+path)
+	return path
+}
