@@ -62,6 +62,12 @@ type Options struct {
 	JPEGQuality  int
 	Preset       string // x264 preset, or "auto" (see EncoderPreset)
 	CRF          int
+	// EncoderThreads caps x264's threads (0: ffmpeg's choice), so that
+	// several runs in one process do not oversubscribe the cores.
+	EncoderThreads int
+	// Settings identifies every setting that changes the outputs; it is
+	// recorded in the report (see batch).
+	Settings string
 
 	// Progress, when set, is called after each frame with frames done and
 	// the expected total (0 if unknown).
@@ -115,6 +121,8 @@ type Result struct {
 	DetectScale            float64
 	SmallestFace           float64
 	Stats                  *pipeline.Stats
+	Source                 Source // the input's size and time when the run started
+	Settings               string
 }
 
 // FPS is frames processed per wall-clock second.
@@ -134,6 +142,7 @@ var ErrTruncated = errors.New("truncated")
 type Plan struct {
 	Options
 	Info     *media.Info
+	Source   Source
 	Scale    float64 // detection scale
 	Smallest float64 // smallest face found at that scale, px
 }
@@ -141,6 +150,10 @@ type Plan struct {
 // Prepare probes the input and checks that every output can be written.
 func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	info, err := media.Probe(ctx, opt.Input)
+	if err != nil {
+		return nil, err
+	}
+	src, err := SourceOf(opt.Input)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +168,7 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err := stages.ValidateScale(info.Width, info.Height, scale); err != nil {
 		return nil, fmt.Errorf("%s: %w", opt.Input, err)
 	}
-	return &Plan{Options: opt, Info: info, Scale: scale, Smallest: smallest}, nil
+	return &Plan{Options: opt, Info: info, Source: src, Scale: scale, Smallest: smallest}, nil
 }
 
 // Run annotates the planned input. On ErrTruncated the outputs are complete
@@ -182,7 +195,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if !opt.SidecarOnly {
 		wo := media.WriterOptions{Path: opt.Output, Width: info.Width, Height: info.Height, FrameRate: info.FrameRate,
 			Start: info.VideoStart, Preset: EncoderPreset(opt.Preset, info.Width, info.Height), CRF: opt.CRF, Force: opt.Force,
-			I420: info.Width%2 == 0 && info.Height%2 == 0}
+			Threads: opt.EncoderThreads,
+			I420:    info.Width%2 == 0 && info.Height%2 == 0}
 		if info.HasAudio() {
 			wo.AudioFrom, wo.AudioCodec = opt.Input, info.AudioCodec
 		}
@@ -233,10 +247,11 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if opt.Progress != nil {
 		steps[len(steps)-1] = withProgress(steps[len(steps)-1], opt.Progress, info.Frames)
 	}
-	// Window: room for the detector pool to work on keyframes while the
-	// frames between them pass.
-	window := len(detectors) * (opt.DetectEvery + 2)
-	stats, err := pipeline.Run(ctx, pipeline.Source[*stages.Frame](reader), steps, pipeline.Options{Queue: 4, Window: window})
+	// Window: room for two keyframes in flight (one per engine on two
+	// cores) while the frames between them pass; more only costs memory
+	// (a 1080p frame is 6 MB).
+	window := opt.DetectEvery + 2*len(detectors) + 2
+	stats, err := pipeline.Run(ctx, pipeline.Source[*stages.Frame](reader), steps, pipeline.Options{Queue: 2, Window: window})
 	stats.Steps[0].Name = "read"
 	if err != nil {
 		return nil, err
@@ -249,7 +264,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	res := &Result{Input: opt.Input, Output: opt.Output, Sidecar: opt.Sidecar,
 		Frames: t.Frames, FramesExpected: info.Frames, Truncated: reader.Truncated(),
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
-		DetectScale: scale, SmallestFace: smallest, Stats: stats}
+		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings}
 	if res.FrameRate > 0 {
 		res.Duration = float64(res.Frames) / res.FrameRate
 	}

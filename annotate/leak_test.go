@@ -28,10 +28,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	}
 	m.Close()
 
-	pool, err := recog.NewPool(testenv.Models(t), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := recog.NewPool(testenv.Models(t), 2)
 	defer pool.Close()
 	// Enrollment decodes photos (PNG and JPEG) through Mats too.
 	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {

@@ -1,12 +1,16 @@
 package annotate
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/renameio/v2"
 )
@@ -28,6 +32,34 @@ type Report struct {
 	RealTime       float64           `json:"realtime_factor"`
 	DetectScale    float64           `json:"detect_scale"`
 	People         map[string]Person `json:"people"`
+	// Source and Settings say what the outputs were made from, so a batch
+	// re-run can tell complete outputs from stale ones without decoding.
+	Source   Source `json:"source"`
+	Settings string `json:"settings,omitempty"`
+}
+
+// Source identifies an input file's version.
+type Source struct {
+	Size  int64  `json:"size"`
+	MTime string `json:"mtime"` // RFC 3339 with nanoseconds
+}
+
+// SourceOf stats path.
+func SourceOf(path string) (Source, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return Source{}, err
+	}
+	return Source{Size: st.Size(), MTime: st.ModTime().UTC().Format(time.RFC3339Nano)}, nil
+}
+
+// Seconds maps each known person to their seconds on screen.
+func (r *Report) Seconds() map[string]float64 {
+	out := make(map[string]float64, len(r.People))
+	for l, p := range r.People {
+		out[l] = p.Seconds
+	}
+	return out
 }
 
 // Person is how much of the video one known person is in.
@@ -41,7 +73,7 @@ func NewReport(r *Result) *Report {
 	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
 		Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
 		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
-		DetectScale: r.DetectScale, People: map[string]Person{}}
+		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings}
 	if r.Wall > 0 {
 		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
 	}
@@ -95,4 +127,19 @@ func (r *Result) Summary() string {
 func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
+}
+
+// formatVersion changes when vidtag's outputs change for the same settings
+// (a new tracker, say), so batch re-runs redo older outputs.
+const formatVersion = "vidtag-1"
+
+// Digest identifies everything that changes a run's outputs: the tagging
+// and encoding settings, the known faces (a fingerprint of their folder)
+// and the models. Worker and thread counts are left out: they change speed,
+// not results.
+func (o Options) Digest(knownFingerprint, modelsDigest string) string {
+	b, _ := json.Marshal([]any{formatVersion, o.Tolerance, o.DetectEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
+		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, knownFingerprint, modelsDigest})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }

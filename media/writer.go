@@ -30,6 +30,8 @@ type WriterOptions struct {
 	Preset     string // x264 preset (default "veryfast")
 	CRF        int    // x264 constant rate factor (default 20)
 	Force      bool   // replace an existing file at Path
+	// Threads caps the encoder's threads (0: x264 chooses, 1.5 per core).
+	Threads int
 	// I420 means frames arrive as planar YUV 4:2:0 (BT.601, limited range,
 	// as OpenCV's BGR2YUV_I420 writes them) instead of packed BGR; it needs
 	// an even width and height.
@@ -112,6 +114,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		default: // browsers do not play AC-3, PCM, Vorbis... in MP4
 			args = append(args, "-c:a", "aac", "-b:a", "160k")
 		}
+	}
+	if o.Threads > 0 {
+		args = append(args, "-threads", strconv.Itoa(o.Threads))
 	}
 	args = append(args, "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
 		"-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", pending.Name())

@@ -38,15 +38,17 @@ type Pool struct {
 
 type interval struct{ from, to time.Time }
 
-// NewPool loads the first engine from dir (so a bad model folder fails
-// here) and allows up to limit engines.
-func NewPool(dir string, limit int) (*Pool, error) {
-	e, err := New(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Pool{dir: dir, Max: max(1, limit), GrowAt: 0.75, Window: 2 * time.Second,
-		free: []*Engine{e}, size: 1, ready: make(chan struct{}), inUse: map[*Engine]time.Time{}}, nil
+// NewPool allows up to limit engines from the models in dir and starts
+// loading the first one in the background: a run can decode its first
+// frames meanwhile (the load takes about 0.45 s of one core). Check the
+// models (package models) first; a load that still fails is returned by
+// Get.
+func NewPool(dir string, limit int) *Pool {
+	p := &Pool{dir: dir, Max: max(1, limit), GrowAt: 0.75, Window: 2 * time.Second,
+		ready: make(chan struct{}), inUse: map[*Engine]time.Time{}, loading: true}
+	p.wg.Add(1)
+	go p.grow()
+	return p
 }
 
 // Get returns a free engine, waiting for one if all are busy. Give it back
@@ -57,6 +59,11 @@ func (p *Pool) Get(ctx context.Context) (*Engine, error) {
 		if p.closed {
 			p.mu.Unlock()
 			return nil, errors.New("recog: pool closed")
+		}
+		if p.loadErr != nil && p.size == 0 {
+			err := p.loadErr
+			p.mu.Unlock()
+			return nil, err
 		}
 		if n := len(p.free); n > 0 {
 			e := p.free[n-1]
@@ -78,6 +85,16 @@ func (p *Pool) Get(ctx context.Context) (*Engine, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// Ready waits until the first engine is loaded (or failed to load).
+func (p *Pool) Ready(ctx context.Context) error {
+	e, err := p.Get(ctx)
+	if err != nil {
+		return err
+	}
+	p.Put(e)
+	return nil
 }
 
 // Put gives an engine back.
@@ -105,6 +122,7 @@ func (p *Pool) grow() {
 	p.loading = false
 	if err != nil || p.closed {
 		p.loadErr = err
+		p.signal()
 		p.mu.Unlock()
 		if e != nil {
 			e.Close()
@@ -116,7 +134,7 @@ func (p *Pool) grow() {
 	size := p.size
 	p.signal()
 	p.mu.Unlock()
-	if p.OnGrow != nil {
+	if p.OnGrow != nil && size > 1 {
 		p.OnGrow(size)
 	}
 }

@@ -23,12 +23,10 @@ func hold(t *testing.T, p *Pool, d time.Duration) {
 func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 	dir := testenv.Models(t)
 	t.Run("light load stays at one engine", func(t *testing.T) {
-		p, err := NewPool(dir, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := NewPool(dir, 2)
 		defer p.Close()
 		p.Window = 500 * time.Millisecond
+		hold(t, p, 0) // wait for the first engine
 		// Two keyframes overlap once (a start-up burst), then the engine
 		// is mostly idle.
 		var wg sync.WaitGroup
@@ -46,12 +44,10 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 	})
 	t.Run("sustained contention adds engines up to Max", func(t *testing.T) {
-		p, err := NewPool(dir, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := NewPool(dir, 2)
 		defer p.Close()
 		p.Window = 300 * time.Millisecond
+		hold(t, p, 0)
 		grown := make(chan int, 2)
 		p.OnGrow = func(n int) { grown <- n }
 		var wg sync.WaitGroup
@@ -83,10 +79,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 	})
 	t.Run("a waiting Get honours cancellation", func(t *testing.T) {
-		p, err := NewPool(dir, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := NewPool(dir, 1)
 		defer p.Close()
 		e, _ := p.Get(context.Background())
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -96,4 +89,12 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 		p.Put(e)
 	})
+}
+
+func TestPoolReportsALoadFailure(t *testing.T) {
+	p := NewPool(t.TempDir(), 2) // no models here
+	defer p.Close()
+	if _, err := p.Get(context.Background()); err == nil {
+		t.Fatal("Get succeeded without models")
+	}
 }

@@ -137,10 +137,7 @@ func TestExistingOutputNeedsForce(t *testing.T) {
 // enrollment photos: the no-face and two-face photos are reported by name
 // and skipped, never guessed at.
 func TestEnrollKnownFolders(t *testing.T) {
-	pool, err := recog.NewPool(testenv.Models(t), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := recog.NewPool(testenv.Models(t), 1)
 	defer pool.Close()
 	known := testenv.Data(t, "known")
 	dir := t.TempDir()

@@ -31,12 +31,8 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		return nil, nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
-	pool, err := recog.NewPool(dir, s.Workers)
-	if err != nil {
-		return nil, nil, err
-	}
+	pool := recog.NewPool(dir, s.Workers)
 	pool.OnGrow = func(n int) { log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n)) }
-	log.Debug("models loaded", zap.Duration("took", time.Since(start)))
 	if ctx.Err() != nil {
 		pool.Close()
 		return nil, nil, ctx.Err()
