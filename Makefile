@@ -10,7 +10,7 @@ INPUT   ?= $(DATA)/clips/short_hamilton_clip.mp4
 KNOWN   ?= $(DATA)/known
 OUTPUT  ?= out/demo.mp4
 
-.PHONY: all setup build demo test bench bench-full bench-sweep clean
+.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch clean
 
 all: build
 
@@ -31,6 +31,9 @@ bench: build
 
 bench-full: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 1 -full
+
+bench-batch: build
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 3 -batch
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"

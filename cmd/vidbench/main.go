@@ -14,6 +14,7 @@
 //
 //	go run ./cmd/vidbench -runs 3            (make bench)
 //	go run ./cmd/vidbench -full -runs 1      (make bench-full)
+//	go run ./cmd/vidbench -batch -runs 3     (make bench-batch; see batch.go)
 package main
 
 import (
@@ -96,6 +97,7 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&c.models, "models", "models", "model folder")
 	fs.IntVar(&c.runs, "runs", 3, "timed runs per variant")
 	fs.BoolVar(&c.full, "full", false, "run naive-2x on every clip and store its scores")
+	batchMode := fs.Bool("batch", false, "measure batch instead: ten clips against one, and a re-run over 100 videos")
 	clips := fs.String("clips", "short_hamilton_clip,obama_biden_720p,obama_1080p", "clips to measure")
 	extra := fs.String("vidtag-flags", "", "extra flags for vidtag annotate (space separated)")
 	only := fs.String("only", "", "run only these variants (comma separated: ceiling,naive-1x,naive-2x,vidtag)")
@@ -112,6 +114,9 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return err
+	}
+	if *batchMode {
+		return benchBatch(ctx, c, stdout)
 	}
 	self, err := os.Executable()
 	if err != nil {

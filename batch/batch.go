@@ -1,0 +1,365 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"go.uber.org/zap"
+
+	"github.com/vidtag/vidtag/annotate"
+)
+
+// Statuses of a video in the batch report.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped" // complete from an earlier run with the same input and settings
+)
+
+// Options are one batch run's settings.
+type Options struct {
+	In, Out     string
+	Jobs        int   // videos processed at once
+	Shard       Shard // this process's share of the files
+	SidecarOnly bool
+	Force       bool // redo videos that are complete
+	// Tag holds the tagging settings; Input, Output, Sidecar, Report and
+	// Force are filled per video. Tag.Settings must identify every setting
+	// that changes the outputs.
+	Tag annotate.Options
+	// Env loads the models and known faces; it is called once, and only
+	// when some video needs processing (a re-run over a complete folder
+	// loads nothing).
+	Env func() (*annotate.Env, error)
+	Log *zap.Logger
+	// Progress, when set, is called as videos and frames advance.
+	Progress func(Progress)
+}
+
+// Progress is how far a batch has got.
+type Progress struct {
+	Videos, VideosDone int
+	Frames             int // frames processed so far in this run
+}
+
+// VideoResult is one line of the batch report.
+type VideoResult struct {
+	Input  string             `json:"input"`
+	Status string             `json:"status"`
+	Error  string             `json:"error,omitempty"`
+	Frames int                `json:"frames"`
+	FPS    float64            `json:"fps"`
+	People map[string]float64 `json:"people"` // label -> seconds on screen
+}
+
+// Report is the batch report.
+type Report struct {
+	Shard       string        `json:"shard,omitempty"`
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Videos      []VideoResult `json:"videos"`
+	Totals      Totals        `json:"totals"`
+}
+
+// Totals sum up the batch.
+type Totals struct {
+	Videos      int     `json:"videos"`
+	OK          int     `json:"ok"`
+	Failed      int     `json:"failed"`
+	Skipped     int     `json:"skipped"`
+	Frames      int     `json:"frames"` // processed in this run
+	WallSeconds float64 `json:"wall_seconds"`
+	FPS         float64 `json:"fps"` // frames processed per wall second
+}
+
+// Failed reports whether any video failed.
+func (r *Report) Failed() bool { return r.Totals.Failed > 0 }
+
+// ReportPath is where a batch (or shard) writes its report.
+func ReportPath(out string, s Shard) string {
+	if s.Count > 1 {
+		return filepath.Join(out, fmt.Sprintf("batch-report.shard-%d-of-%d.json", s.Index, s.Count))
+	}
+	return filepath.Join(out, "batch-report.json")
+}
+
+// Run tags every video of this shard. A video's failure is recorded and the
+// batch goes on; Run itself fails only when the folders are unusable or
+// the run is cancelled (then the report lists what was finished).
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	start := time.Now()
+	log := opt.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("%s: cannot create the output folder: %w", opt.Out, unwrap(err))
+	}
+	all, err := Discover(opt.In, opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	var vids []Video
+	for _, v := range all {
+		if opt.Shard.Owns(v) {
+			vids = append(vids, v)
+		}
+	}
+	log.Info("batch", zap.String("input", opt.In), zap.Int("videos", len(all)), zap.Stringer("shard", opt.Shard),
+		zap.Int("this_shard", len(vids)), zap.Int("jobs", opt.Jobs))
+
+	env := lazyEnv(opt.Env)
+	results := make([]VideoResult, len(vids))
+	done := make([]bool, len(vids))
+	var mu sync.Mutex
+	prog := Progress{Videos: len(vids)}
+	report := func(frames int, finished bool) {
+		mu.Lock()
+		prog.Frames += frames
+		if finished {
+			prog.VideosDone++
+		}
+		p := prog
+		mu.Unlock()
+		if opt.Progress != nil {
+			opt.Progress(p)
+		}
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for j := 0; j < max(1, opt.Jobs); j++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r, cut := runOne(ctx, opt, env, vids[i], log, func(n int) { report(n, false) })
+				results[i], done[i] = r, !cut // a video cut short by an interrupt is not reported
+				report(0, true)
+			}
+		}()
+	}
+feed:
+	for i := range vids {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	rep := &Report{Interrupted: ctx.Err() != nil}
+	if opt.Shard.Count > 1 {
+		rep.Shard = opt.Shard.String()
+	}
+	for i, r := range results {
+		if !done[i] {
+			continue // not reached, or cut short by the interrupt
+		}
+		rep.Videos = append(rep.Videos, r)
+		switch r.Status {
+		case StatusOK:
+			rep.Totals.OK++
+			rep.Totals.Frames += r.Frames
+		case StatusFailed:
+			rep.Totals.Failed++
+			rep.Totals.Frames += r.Frames
+		case StatusSkipped:
+			rep.Totals.Skipped++
+		}
+	}
+	rep.Totals.Videos = len(vids)
+	rep.Totals.WallSeconds = round(time.Since(start).Seconds(), 3)
+	if rep.Totals.WallSeconds > 0 {
+		rep.Totals.FPS = round(float64(rep.Totals.Frames)/rep.Totals.WallSeconds, 2)
+	}
+	if err := writeJSON(ReportPath(opt.Out, opt.Shard), rep); err != nil {
+		return rep, err
+	}
+	if ctx.Err() != nil {
+		return rep, ctx.Err()
+	}
+	return rep, nil
+}
+
+// runOne handles one video: skip it if complete, else tag it. cut is true
+// when an interrupt stopped it.
+func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Logger, frames func(int)) (res VideoResult, cut bool) {
+	res = VideoResult{Input: v.Rel, People: map[string]float64{}}
+	fail := func(err error) (VideoResult, bool) {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return res, true
+		}
+		res.Status, res.Error = StatusFailed, oneLine(err, v.Path)
+		log.Warn("video failed", zap.String("input", v.Rel), zap.String("error", res.Error))
+		return res, false
+	}
+	tag := opt.Tag
+	tag.Input, tag.Sidecar, tag.Report, tag.Force = v.Path, v.Sidecar(), v.Report(), true
+	tag.SidecarOnly = opt.SidecarOnly
+	tag.Output = ""
+	if !opt.SidecarOnly {
+		tag.Output = v.MP4()
+	}
+	if !opt.Force {
+		if prev, ok := complete(v, tag); ok {
+			res.Status, res.Frames, res.FPS, res.People = StatusSkipped, prev.Frames, prev.FPS, prev.Seconds()
+			log.Debug("video complete, skipped", zap.String("input", v.Rel))
+			return res, false
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(v.OutBase), 0o755); err != nil {
+		return fail(err)
+	}
+	removeStaleTemps(v)
+	plan, err := annotate.Prepare(ctx, tag)
+	if err != nil {
+		return fail(err)
+	}
+	e, err := env.get()
+	if err != nil {
+		return fail(err)
+	}
+	done := 0
+	plan.Progress = func(n, _ int) { frames(n - done); done = n }
+	r, err := annotate.Run(ctx, e, plan)
+	if r != nil {
+		res.Frames, res.FPS = r.Frames, round(r.FPS(), 2)
+		res.People = annotate.NewReport(r).Seconds()
+	}
+	if err != nil {
+		return fail(err)
+	}
+	res.Status = StatusOK
+	log.Info("video done", zap.String("input", v.Rel), zap.Int("frames", res.Frames), zap.Float64("fps", res.FPS))
+	return res, false
+}
+
+// complete reports whether v's outputs are there and were made from this
+// input (same size and modification time) with these settings. Only the
+// report and a stat of each file are read: no decoding.
+func complete(v Video, tag annotate.Options) (*annotate.Report, bool) {
+	b, err := os.ReadFile(v.Report())
+	if err != nil {
+		return nil, false
+	}
+	var rep annotate.Report
+	if json.Unmarshal(b, &rep) != nil || rep.Truncated || rep.Settings != tag.Settings {
+		return nil, false
+	}
+	src, err := annotate.SourceOf(v.Path)
+	if err != nil || src != rep.Source {
+		return nil, false
+	}
+	outs := []string{v.Sidecar()}
+	if tag.Output != "" {
+		outs = append(outs, tag.Output)
+	}
+	for _, p := range outs {
+		if _, err := os.Stat(p); err != nil {
+			return nil, false
+		}
+	}
+	return &rep, true
+}
+
+// removeStaleTemps deletes the temporary files a killed run left beside
+// v's outputs (renameio names them ".NAME.EXT" plus random digits).
+func removeStaleTemps(v Video) {
+	for _, final := range []string{v.MP4(), v.Sidecar(), v.Report()} {
+		matches, _ := filepath.Glob(filepath.Join(filepath.Dir(final), "."+escapeGlob(filepath.Base(final))+"[0-9]*"))
+		for _, m := range matches {
+			if strings.Trim(strings.TrimPrefix(filepath.Base(m), "."+filepath.Base(final)), "0123456789") == "" {
+				os.Remove(m)
+			}
+		}
+	}
+}
+
+func escapeGlob(s string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(s)
+}
+
+// envOnce loads the environment on first use.
+type envOnce struct {
+	load func() (*annotate.Env, error)
+	once sync.Once
+	env  *annotate.Env
+	err  error
+}
+
+func lazyEnv(load func() (*annotate.Env, error)) *envOnce { return &envOnce{load: load} }
+
+func (e *envOnce) get() (*annotate.Env, error) {
+	e.once.Do(func() { e.env, e.err = e.load() })
+	return e.env, e.err
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// oneLine is an error without the input path it repeats.
+func oneLine(err error, path string) string {
+	if errors.Is(err, context.Canceled) {
+		return "interrupted"
+	}
+	s := strings.TrimPrefix(err.Error(), path+": ")
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func round(v float64, places int) float64 {
+	p := 1.0
+	for i := 0; i < places; i++ {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}
+
+// Table prints the report as a table, one video a line.
+func (r *Report) Table() string {
+	var b strings.Builder
+	w := 5
+	for _, v := range r.Videos {
+		w = max(w, len(v.Input))
+	}
+	fmt.Fprintf(&b, "%-*s  %-7s  %6s  %6s  %s\n", w, "video", "status", "frames", "fps", "people (s) / error")
+	for _, v := range r.Videos {
+		detail := v.Error
+		if detail == "" {
+			var names []string
+			for l := range v.People {
+				names = append(names, l)
+			}
+			sort.Strings(names)
+			for _, l := range names {
+				detail += fmt.Sprintf("%s %.1f  ", l, v.People[l])
+			}
+			detail = strings.TrimSpace(detail)
+		}
+		fmt.Fprintf(&b, "%-*s  %-7s  %6d  %6.1f  %s\n", w, v.Input, v.Status, v.Frames, v.FPS, detail)
+	}
+	t := r.Totals
+	fmt.Fprintf(&b, "%d videos: %d ok, %d failed, %d skipped; %d frames in %.1fs (%.1f fps)", t.Videos, t.OK, t.Failed, t.Skipped, t.Frames, t.WallSeconds, t.FPS)
+	if r.Interrupted {
+		b.WriteString("; interrupted")
+	}
+	return b.String()
+}

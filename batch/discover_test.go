@@ -1,0 +1,126 @@
+package batch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func touch(t *testing.T, path string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	in := t.TempDir()
+	out := filepath.Join(in, "tagged") // the output folder inside the input
+	for _, f := range []string{
+		"b.mp4", "a/clip.MOV", "a/z.webm", "x.mp4", "x.mkv", "x.mkv.mp4", "notes.txt", ".hidden.mp4",
+		".cache/c.mp4", "tagged/old.mp4", "deep/er/still.mkv",
+	} {
+		touch(t, filepath.Join(in, f))
+	}
+	vids, err := Discover(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vids {
+		rel, _ := filepath.Rel(out, v.OutBase)
+		got = append(got, v.Rel+" -> "+filepath.ToSlash(rel))
+	}
+	want := []string{
+		"a/clip.MOV -> a/clip",
+		"a/z.webm -> a/z",
+		"b.mp4 -> b",
+		"deep/er/still.mkv -> deep/er/still",
+		"x.mkv -> x.mkv",                  // x.mkv and x.mp4 share a name: both keep their extension
+		"x.mkv.mp4 -> x.mkv.mp4.76e4b361", // and that name is taken: a hash of the path is added
+		"x.mp4 -> x.mp4",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	seen := map[string]bool{}
+	for _, v := range vids {
+		for _, p := range []string{v.MP4(), v.Sidecar(), v.Report()} {
+			if seen[strings.ToLower(p)] {
+				t.Errorf("two inputs write %s", p)
+			}
+			seen[strings.ToLower(p)] = true
+		}
+	}
+	if _, err := Discover(filepath.Join(in, "missing"), out); err == nil {
+		t.Error("a missing input folder was accepted")
+	}
+}
+
+func TestShardsCoverEveryFileOnce(t *testing.T) {
+	var vids []Video
+	for i := 0; i < 1000; i++ {
+		vids = append(vids, Video{Rel: fmt.Sprintf("season%d/episode%03d.mp4", i%7, i)})
+	}
+	for _, n := range []int{1, 2, 3, 8} {
+		count := make([]int, n)
+		for _, v := range vids {
+			owners := 0
+			for i := 0; i < n; i++ {
+				if (Shard{i, n}).Owns(v) {
+					owners++
+					count[i]++
+				}
+			}
+			if owners != 1 {
+				t.Fatalf("%d shards: %s owned by %d", n, v.Rel, owners)
+			}
+		}
+		for i, c := range count {
+			if c < 1000/n/2 {
+				t.Errorf("%d shards: shard %d has only %d of 1000 files", n, i, c)
+			}
+		}
+	}
+}
+
+func TestParseShard(t *testing.T) {
+	tests := []struct {
+		in  string
+		ok  bool
+		out Shard
+	}{
+		{"0/1", true, Shard{0, 1}}, {"2/3", true, Shard{2, 3}}, {"3/3", false, Shard{}}, {"-1/3", false, Shard{}},
+		{"1", false, Shard{}}, {"a/b", false, Shard{}}, {"1/0", false, Shard{}}, {"1/3x", false, Shard{}},
+	}
+	for _, tt := range tests {
+		got, err := ParseShard(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.out) {
+			t.Errorf("ParseShard(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestRemoveStaleTemps(t *testing.T) {
+	dir := t.TempDir()
+	v := Video{OutBase: filepath.Join(dir, "clip")}
+	stale := []string{".clip.mp4123456789", ".clip.jsonl42", ".clip.report.json7"}
+	keep := []string{"clip.mp4", ".clip.mp4.note", ".other.mp4123", "clip.jsonl"}
+	for _, f := range append(stale, keep...) {
+		touch(t, filepath.Join(dir, f))
+	}
+	removeStaleTemps(v)
+	for _, f := range stale {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s left", f)
+		}
+	}
+	for _, f := range keep {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s removed", f)
+		}
+	}
+}

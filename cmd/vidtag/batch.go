@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+
+	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/models"
+)
+
+// batchCommand: vidtag batch INPUT_DIR -o OUTPUT_DIR --known DIR
+//
+// Tags every video under INPUT_DIR into a mirror tree under OUTPUT_DIR.
+// Re-runs skip what is complete; failures are recorded and the batch goes
+// on; --shard I/N takes a deterministic share for scale-out.
+func batchCommand() *cli.Command {
+	flags := append(append([]cli.Flag{
+		&cli.PathFlag{Name: "output", Aliases: []string{"o"}, Usage: "folder for the outputs: REL/NAME.mp4, .jsonl and .report.json per input (required)"},
+		&cli.IntFlag{Name: "jobs", Usage: "videos tagged at once, sharing the detector engines (0: half the cores, at least 2: one video's start and end overlap another's middle)", EnvVars: envVars("jobs")},
+		&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "take share I of N of the files (0 <= I < N), by a hash of their paths: N processes cover every file exactly once", EnvVars: envVars("shard")},
+		&cli.BoolFlag{Name: "sidecar-only", Usage: "write the sidecar and report, not the video (fast indexing)"},
+		&cli.BoolFlag{Name: "force", Usage: "redo videos whose outputs are complete"},
+	}, tagFlags()...), videoFlags()...)
+	return &cli.Command{
+		Name:         "batch",
+		Usage:        "tag every video in a folder tree, resumably",
+		ArgsUsage:    "INPUT_DIR",
+		Flags:        flags,
+		Before:       loadConfig(flags),
+		OnUsageError: onUsageError,
+		Action:       runBatch,
+	}
+}
+
+func runBatch(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usageErrorf("batch takes one INPUT_DIR, got %d arguments (see 'vidtag batch --help')", c.NArg())
+	}
+	out := c.Path("output")
+	if out == "" {
+		return usageErrorf("batch needs -o OUTPUT_DIR")
+	}
+	s, err := readSettings(c)
+	if err != nil {
+		return err
+	}
+	shard, err := batch.ParseShard(c.String("shard"))
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	jobs := c.Int("jobs")
+	if jobs < 0 {
+		return usageErrorf("--jobs %d: want 0 or more", jobs)
+	}
+	if jobs == 0 {
+		jobs = min(runtime.NumCPU(), max(2, runtime.NumCPU()/2))
+	}
+	stderr := c.App.ErrWriter
+	log := newLogger(stderr, s.LogFormat, s.LogLevel)
+	defer log.Sync()
+
+	known := "none"
+	if s.Known != "" {
+		if known, err = gallery.Fingerprint(s.Known); err != nil {
+			return err
+		}
+	}
+	tag := tagOptions(s)
+	tag.SidecarOnly = c.Bool("sidecar-only")
+	tag.Settings = tag.Digest(known, models.Digest())
+	if jobs > 1 {
+		tag.EncoderThreads = max(1, (3*runtime.NumCPU()/2+jobs-1)/jobs) // x264's own 1.5 per core, shared
+	}
+
+	var closeEnv func()
+	defer func() {
+		if closeEnv != nil {
+			closeEnv()
+		}
+	}()
+	opt := batch.Options{
+		In: c.Args().First(), Out: out, Jobs: jobs, Shard: shard, SidecarOnly: tag.SidecarOnly, Force: c.Bool("force"),
+		Tag: tag, Log: log,
+		Env: func() (*annotate.Env, error) {
+			env, closer, err := loadEnv(c.Context, s, log)
+			closeEnv = closer
+			return env, err
+		},
+	}
+	if isTerminal(stderr) && s.LogFormat != "json" {
+		var bar *progressbar.ProgressBar
+		opt.Progress = func(p batch.Progress) {
+			if bar == nil {
+				bar = progressbar.NewOptions(p.Videos, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
+					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
+			}
+			bar.Describe(fmt.Sprintf("batch: %d frames", p.Frames))
+			bar.Set(p.VideosDone)
+		}
+		defer func() {
+			if bar != nil {
+				bar.Finish()
+			}
+		}()
+	}
+	rep, err := batch.Run(c.Context, opt)
+	if rep != nil {
+		fmt.Fprintln(c.App.Writer, rep.Table())
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return fmt.Errorf("%d of %d videos failed (see %s)", rep.Totals.Failed, rep.Totals.Videos, batch.ReportPath(out, shard))
+	}
+	log.Info("batch done", zap.String("report", batch.ReportPath(out, shard)))
+	return nil
+}
+
+// tagOptions are the tagging settings shared by annotate and batch.
+func tagOptions(s settings) annotate.Options {
+	return annotate.Options{
+		Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
+		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
+		Preset: s.Preset, CRF: s.CRF,
+	}
+}
