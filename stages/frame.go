@@ -13,9 +13,10 @@ import (
 
 // Frame is one decoded video frame and everything learned about it.
 type Frame struct {
-	Seq int           // decode order, from 0
-	PTS time.Duration // presentation time on the stream's clock, from its first frame
-	Mat gocv.Mat      // BGR pixels, full resolution
+	Seq      int           // decode order, from 0
+	PTS      time.Duration // presentation time on the stream's clock, from its first frame
+	Mat      gocv.Mat      // BGR pixels, full resolution
+	Captured time.Time     // when a live source delivered it (latency is measured from here)
 
 	Cut  bool // a new shot starts here
 	Key  bool // the detector runs on this frame
@@ -39,6 +40,12 @@ type Face struct {
 	Detected bool    // the detector found it on this frame (else motion carried it)
 
 	track *track.Track // set by the tracker; its label is final when the frame leaves
+}
+
+// NewFrame wraps a decoded Mat; pool, if not nil, gets the Mat back on
+// Release.
+func NewFrame(seq int, pts time.Duration, m gocv.Mat, pool *MatPool) *Frame {
+	return &Frame{Seq: seq, PTS: pts, Mat: m, pool: pool}
 }
 
 // Release frees the frame's native memory (or recycles its buffer). The

@@ -29,7 +29,7 @@ func App(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{annotateCommand()},
+		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand()},
 		OnUsageError:    onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {},
 		// Errors are mapped to exit codes in Main, not by cli's os.Exit.

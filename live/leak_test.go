@@ -1,0 +1,42 @@
+//go:build matprofile
+
+package live
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/recog"
+)
+
+// TestLeakLiveSession: no Mat outlives a live session, whether the source
+// ends or the session is stopped midway (go test -tags matprofile).
+func TestLeakLiveSession(t *testing.T) {
+	pool := recog.NewPool(testenv.Models(t), 2)
+	defer pool.Close()
+	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	if err := pool.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, stopAfter := range []time.Duration{0, 1500 * time.Millisecond} {
+		before := gocv.MatProfile.Count()
+		ctx, cancel := context.WithCancel(context.Background())
+		if stopAfter > 0 {
+			time.AfterFunc(stopAfter, cancel)
+		}
+		opt := Options{Source: Source{Camera: -1, Input: testenv.Data(t, "bad", "truncated_40pct.mp4")}, Tag: annotate.Defaults()}
+		if _, err := RunHeadless(ctx, env, opt); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		if n := gocv.MatProfile.Count() - before; n != 0 {
+			t.Errorf("stop after %v: %d Mats still open", stopAfter, n)
+		}
+	}
+}
