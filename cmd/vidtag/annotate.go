@@ -48,12 +48,8 @@ func runAnnotate(c *cli.Context) error {
 	defer log.Sync()
 
 	input := c.Args().First()
-	opt := annotate.Options{
-		Input: input, Output: out, Sidecar: c.String("sidecar"), Stdout: c.App.Writer, Report: c.Path("report"), Force: c.Bool("force"),
-		Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
-		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
-		Preset: s.Preset, CRF: s.CRF,
-	}
+	opt := tagOptions(s)
+	opt.Input, opt.Output, opt.Sidecar, opt.Stdout, opt.Report, opt.Force = input, out, c.String("sidecar"), c.App.Writer, c.Path("report"), c.Bool("force")
 	if opt.Sidecar == "" {
 		opt.Sidecar = annotate.DefaultSidecar(out)
 	}
