@@ -80,15 +80,3 @@ func EncodeJPEG(img gocv.Mat, scale float64, quality int, scratch *gocv.Mat) (*g
 	}
 	return gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, quality})
 }
-
-// Distance is the Euclidean distance between two descriptors, in the units
-// of face_recognition's tolerance (go-face's ClassifyThreshold compares the
-// squared distance instead).
-func Distance(a, b Descriptor) float64 {
-	var sum float32
-	for i := range a {
-		d := a[i] - b[i]
-		sum += d * d
-	}
-	return math.Sqrt(float64(sum))
-}

@@ -12,6 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testenv"
 )
 
@@ -60,17 +61,6 @@ func TestJPEGCarriesTrueColours(t *testing.T) {
 	}
 }
 
-func TestDistance(t *testing.T) {
-	var a, b Descriptor
-	if d := Distance(a, b); d != 0 {
-		t.Errorf("identical: %v", d)
-	}
-	b[0], b[1] = 0.3, 0.4
-	if d := Distance(a, b); math.Abs(d-0.5) > 1e-6 {
-		t.Errorf("3-4-5: got %v want 0.5 (Euclidean, not squared)", d)
-	}
-}
-
 func newEngine(t *testing.T) *Engine {
 	t.Helper()
 	e, err := New(testenv.Models(t))
@@ -106,7 +96,7 @@ func TestSwappedChannelsWeakenRecognition(t *testing.T) {
 			}
 			d := math.Inf(1)
 			for _, f := range faces {
-				d = math.Min(d, Distance(f.Descriptor, known[0].Descriptor))
+				d = math.Min(d, gallery.Distance(f.Descriptor, known[0].Descriptor))
 			}
 			return d
 		}
