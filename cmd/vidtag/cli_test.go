@@ -102,6 +102,7 @@ func TestConfigPrecedence(t *testing.T) {
 		{"env beats file", map[string]string{"VIDTAG_TOLERANCE": "0.45", "VIDTAG_PRESET": "medium"}, []string{"--config", cfg}, 0.45, 7, "medium", ""},
 		{"flag beats env", map[string]string{"VIDTAG_TOLERANCE": "0.45"}, []string{"--config", cfg, "--tolerance", "0.4", "--detect-every", "3"}, 0.4, 3, "fast", ""},
 		{"config from env", map[string]string{"VIDTAG_CONFIG": cfg}, nil, 0.5, 7, "fast", ""},
+		{"env of an earlier run is forgotten", nil, nil, defaults.Tolerance, defaults.DetectEvery, defaults.Preset, ""},
 		{"misspelt key", nil, []string{"--config", bad}, 0, 0, "", "unknown setting(s) tolerence"},
 	}
 	for _, tt := range tests {

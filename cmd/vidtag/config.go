@@ -56,9 +56,6 @@ func envVars(name string) []string {
 	return []string{"VIDTAG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
 }
 
-// configFlag names the YAML file; it is not itself a config key.
-var configFlag = &cli.PathFlag{Name: "config", Usage: "YAML file of settings (keys are flag names; see configs/default.yaml)", EnvVars: envVars("config")}
-
 // tagFlags are the settings every command shares.
 func tagFlags() []cli.Flag {
 	d := defaults
@@ -77,7 +74,10 @@ func tagFlags() []cli.Flag {
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "console (human) or json", EnvVars: envVars("log-format")}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", EnvVars: envVars("log-level")}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "stats", Usage: "print per-stage timing (busy, waiting, queue depth) at the end", EnvVars: envVars("stats")}),
-		configFlag,
+		// Not itself a config key. Made afresh each time, like every flag
+		// here: urfave/cli writes what it read from the environment into
+		// the flag value, so a shared flag would carry it into later runs.
+		&cli.PathFlag{Name: "config", Usage: "YAML file of settings (keys are flag names; see configs/default.yaml)", EnvVars: envVars("config")},
 	}
 }
 
