@@ -219,7 +219,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	// As many detector workers as the pool may hold engines; they borrow
 	// one per keyframe.
 	detect := &stages.Detect{Pool: env.Engines}
-	detectors := make([]pipeline.Stage[*stages.Frame], env.Engines.Max)
+	detectors := make([]pipeline.Stage[*stages.Frame], env.Engines.Max())
 	for i := range detectors {
 		detectors[i] = detect
 	}

@@ -10,7 +10,7 @@ import (
 // Pool lends engines to detector workers. It starts with one engine and
 // loads another, up to Max, only while detection is the bottleneck: when a
 // caller has to wait for an engine and the engines were busy for at least
-// GrowAt of the last Window. An engine costs about 0.45 s of CPU to load
+// Growth.At of the last Growth.Window. An engine costs about 0.45 s of CPU to load
 // (dlib decompresses its HOG model each time) and 100 MB; on a short clip
 // whose time goes to encoding, a second one only slows the run down, while
 // a clip with many keyframes wants every core detecting.
@@ -18,11 +18,8 @@ import (
 // Pool is safe for concurrent use.
 type Pool struct {
 	dir    string
-	Max    int
-	GrowAt float64       // busy fraction that justifies another engine
-	Window time.Duration // how far back the busy fraction looks
-	// OnGrow, if set, is called after an engine is added, with the new size.
-	OnGrow func(size int)
+	max    int
+	growth Growth // fixed at NewPool: the loader goroutine reads it
 
 	mu      sync.Mutex
 	free    []*Engine
@@ -38,13 +35,27 @@ type Pool struct {
 
 type interval struct{ from, to time.Time }
 
+// Growth tunes when a Pool adds an engine; zero fields take the defaults.
+type Growth struct {
+	At     float64       // busy fraction that justifies another engine (0.75)
+	Window time.Duration // how far back the busy fraction looks (2 s)
+	// OnGrow, if set, is called after an engine is added, with the new size.
+	OnGrow func(size int)
+}
+
 // NewPool allows up to limit engines from the models in dir and starts
 // loading the first one in the background: a run can decode its first
 // frames meanwhile (the load takes about 0.45 s of one core). Check the
 // models (package models) first; a load that still fails is returned by
 // Get.
-func NewPool(dir string, limit int) *Pool {
-	p := &Pool{dir: dir, Max: max(1, limit), GrowAt: 0.75, Window: 2 * time.Second,
+func NewPool(dir string, limit int, g Growth) *Pool {
+	if g.At <= 0 {
+		g.At = 0.75
+	}
+	if g.Window <= 0 {
+		g.Window = 2 * time.Second
+	}
+	p := &Pool{dir: dir, max: max(1, limit), growth: g,
 		ready: make(chan struct{}), inUse: map[*Engine]time.Time{}, loading: true}
 	p.wg.Add(1)
 	go p.grow()
@@ -72,7 +83,7 @@ func (p *Pool) Get(ctx context.Context) (*Engine, error) {
 			p.mu.Unlock()
 			return e, nil
 		}
-		if !p.loading && p.size < p.Max && p.loadErr == nil && p.utilisation(time.Now()) >= p.GrowAt {
+		if !p.loading && p.size < p.max && p.loadErr == nil && p.utilisation(time.Now()) >= p.growth.At {
 			p.loading = true
 			p.wg.Add(1)
 			go p.grow()
@@ -108,6 +119,9 @@ func (p *Pool) Put(e *Engine) {
 	p.signal()
 }
 
+// Max is the most engines the pool will load.
+func (p *Pool) Max() int { return p.max }
+
 // Size is the number of engines loaded.
 func (p *Pool) Size() int {
 	p.mu.Lock()
@@ -134,8 +148,8 @@ func (p *Pool) grow() {
 	size := p.size
 	p.signal()
 	p.mu.Unlock()
-	if p.OnGrow != nil && size > 1 {
-		p.OnGrow(size)
+	if p.growth.OnGrow != nil && size > 1 {
+		p.growth.OnGrow(size)
 	}
 }
 
@@ -150,7 +164,7 @@ func (p *Pool) signal() {
 // keyframes at the start of a run does not look like a bottleneck.
 // The caller holds mu.
 func (p *Pool) utilisation(now time.Time) float64 {
-	from := now.Add(-p.Window)
+	from := now.Add(-p.growth.Window)
 	kept := p.busy[:0]
 	var busy time.Duration
 	for _, iv := range p.busy {
@@ -164,7 +178,7 @@ func (p *Pool) utilisation(now time.Time) float64 {
 	for _, since := range p.inUse {
 		busy += now.Sub(later(since, from))
 	}
-	return busy.Seconds() / (p.Window.Seconds() * float64(p.size))
+	return busy.Seconds() / (p.growth.Window.Seconds() * float64(p.size))
 }
 
 func later(a, b time.Time) time.Time {

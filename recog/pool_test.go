@@ -23,9 +23,8 @@ func hold(t *testing.T, p *Pool, d time.Duration) {
 func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 	dir := testenv.Models(t)
 	t.Run("light load stays at one engine", func(t *testing.T) {
-		p := NewPool(dir, 2)
+		p := NewPool(dir, 2, Growth{Window: 500 * time.Millisecond})
 		defer p.Close()
-		p.Window = 500 * time.Millisecond
 		hold(t, p, 0) // wait for the first engine
 		// Two keyframes overlap once (a start-up burst), then the engine
 		// is mostly idle.
@@ -44,12 +43,10 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 	})
 	t.Run("sustained contention adds engines up to Max", func(t *testing.T) {
-		p := NewPool(dir, 2)
-		defer p.Close()
-		p.Window = 300 * time.Millisecond
-		hold(t, p, 0)
 		grown := make(chan int, 2)
-		p.OnGrow = func(n int) { grown <- n }
+		p := NewPool(dir, 2, Growth{Window: 300 * time.Millisecond, OnGrow: func(n int) { grown <- n }})
+		defer p.Close()
+		hold(t, p, 0)
 		var wg sync.WaitGroup
 		deadline := time.Now().Add(30 * time.Second) // ends as soon as the pool grows
 		for w := 0; w < 3; w++ {
@@ -79,7 +76,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 	})
 	t.Run("a waiting Get honours cancellation", func(t *testing.T) {
-		p := NewPool(dir, 1)
+		p := NewPool(dir, 1, Growth{})
 		defer p.Close()
 		e, _ := p.Get(context.Background())
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -92,7 +89,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 }
 
 func TestPoolReportsALoadFailure(t *testing.T) {
-	p := NewPool(t.TempDir(), 2) // no models here
+	p := NewPool(t.TempDir(), 2, Growth{}) // no models here
 	defer p.Close()
 	if _, err := p.Get(context.Background()); err == nil {
 		t.Fatal("Get succeeded without models")

@@ -137,7 +137,7 @@ func TestExistingOutputNeedsForce(t *testing.T) {
 // enrollment photos: the no-face and two-face photos are reported by name
 // and skipped, never guessed at.
 func TestEnrollKnownFolders(t *testing.T) {
-	pool := recog.NewPool(testenv.Models(t), 1)
+	pool := recog.NewPool(testenv.Models(t), 1, recog.Growth{})
 	defer pool.Close()
 	known := testenv.Data(t, "known")
 	dir := t.TempDir()

@@ -31,8 +31,9 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		return nil, nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
-	pool := recog.NewPool(dir, s.Workers)
-	pool.OnGrow = func(n int) { log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n)) }
+	pool := recog.NewPool(dir, s.Workers, recog.Growth{
+		OnGrow: func(n int) { log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n)) },
+	})
 	if ctx.Err() != nil {
 		pool.Close()
 		return nil, nil, ctx.Err()
@@ -42,7 +43,7 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		pool.Close()
 		return nil, nil, err
 	}
-	log.Info("ready", zap.String("models", dir), zap.Int("max_workers", pool.Max), zap.Strings("known", g.People()),
+	log.Info("ready", zap.String("models", dir), zap.Int("max_workers", pool.Max()), zap.Strings("known", g.People()),
 		zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return &annotate.Env{Engines: pool, Gallery: g, Log: log}, pool.Close, nil
 }
@@ -70,7 +71,7 @@ func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 		log.Warn("no --known folder: every face will be Unknown")
 		return gallery.New(nil, nil), nil
 	}
-	finders := make([]gallery.FaceFinder, pool.Max)
+	finders := make([]gallery.FaceFinder, pool.Max())
 	for i := range finders {
 		finders[i] = func(path string) ([]gallery.Descriptor, error) {
 			e, err := pool.Get(ctx)
