@@ -235,10 +235,16 @@ func TestBatchShardsConcurrently(t *testing.T) {
 	}
 }
 
-// TestBatchKilledRunResumes kills a batch with SIGKILL in the middle: no
-// half file is left under a final name, and the next run finishes the job,
-// skipping what was already complete.
+// TestBatchKilledRunResumes stops a batch in the middle, with Ctrl-C (exit
+// 130) and with SIGKILL: no half file is left under a final name, and the
+// next run finishes the job, skipping what was already complete.
 func TestBatchKilledRunResumes(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) { testBatchStopResume(t, sig) })
+	}
+}
+
+func testBatchStopResume(t *testing.T, sig syscall.Signal) {
 	bin := buildVidtag(t)
 	in := batchFolder(t)
 	os.RemoveAll(filepath.Join(in, "broken"))
@@ -255,8 +261,11 @@ func TestBatchKilledRunResumes(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Process.Signal(sig)
 	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); sig == syscall.SIGINT && code != exitInterrupted {
+		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
+	}
 
 	// Every file under a final name is whole.
 	filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {

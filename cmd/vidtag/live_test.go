@@ -6,17 +6,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/stages"
 )
 
@@ -59,9 +63,9 @@ func readEvents(t *testing.T, path string) []live.Event {
 // ~10 fps.
 func TestLiveHeadlessRealTime(t *testing.T) {
 	dir := t.TempDir()
-	events, report := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "report.json")
+	events, report, record := filepath.Join(dir, "events.jsonl"), filepath.Join(dir, "report.json"), filepath.Join(dir, "rec.mp4")
 	code, _, stderr := runCLI(t, append([]string{"live", "--input", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
-		"--known", testenv.Data(t, "known"), "--headless", "--events", events, "--report", report}, modelArgs(t)...)...)
+		"--known", testenv.Data(t, "known"), "--headless", "--events", events, "--report", report, "--record", record}, modelArgs(t)...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -103,6 +107,14 @@ func TestLiveHeadlessRealTime(t *testing.T) {
 	}
 	if !named {
 		t.Errorf("after the cut at %.2f s he was named at %v s, want within 0.5 s", cutAt, enters)
+	}
+	// The recording holds every shown frame, as H.264 MP4.
+	info, err := media.Probe(t.Context(), record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := media.CountFrames(t.Context(), record); info.VideoCodec != "h264" || info.PixFmt != "yuv420p" || n != r.FramesShown {
+		t.Errorf("recording: %s %s with %d frames, want h264 yuv420p with %d", info.VideoCodec, info.PixFmt, n, r.FramesShown)
 	}
 	// Every enter has its leave.
 	open := map[int]bool{}
@@ -300,3 +312,69 @@ func countColour(t *testing.T, path string, r, g, b uint8) int {
 	}
 	return n
 }
+
+// TestLiveStreamReconnects reads the clip from an HTTP URL, takes the
+// server down, then brings it back: the session says the stream was lost,
+// reconnects with back-off, says it is back, and goes on.
+func TestLiveStreamReconnects(t *testing.T) {
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	serve := func(ln net.Listener) *http.Server {
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, clip) })}
+		go srv.Serve(ln)
+		return srv
+	}
+	srv := serve(ln)
+	bin := buildVidtag(t)
+	cmd := exec.Command(bin, "live", "--input", "http://"+addr+"/clip.mp4", "--headless", "--known", testenv.Data(t, "known"),
+		"--models", testenv.Models(t), "--log-level", "info")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if strings.Contains(stderr.String(), what) {
+				return
+			}
+		}
+		t.Fatalf("no %q in the log:\n%s", what, stderr.String())
+	}
+	// OpenCV reads the whole (small) file quickly; once it has, the
+	// stream "ends" like a dropped connection. Keep the server down a while.
+	waitFor(`"size": "640x360"`)
+	srv.Close()
+	waitFor("source lost; reconnecting")
+	time.Sleep(700 * time.Millisecond)
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer serve(ln2).Close()
+	waitFor("source back")
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
+		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -1,0 +1,38 @@
+package stages
+
+import (
+	"encoding/json"
+	"image"
+	"math"
+	"testing"
+	"time"
+)
+
+func TestSidecarLine(t *testing.T) {
+	tests := []struct {
+		name string
+		f    *Frame
+		want string
+	}{
+		{"no faces", &Frame{Seq: 0}, `{"frame": 0, "time": 0.000, "faces": []}`},
+		{"known face", &Frame{Seq: 12, PTS: 400400 * time.Microsecond, Faces: []Face{
+			{Box: image.Rect(522, 54, 561, 93), Label: "Lin-Manuel Miranda", Known: true, Distance: 0.41249, Track: 3}}},
+			`{"frame": 12, "time": 0.400, "faces": [{"box": [522, 54, 561, 93], "label": "Lin-Manuel Miranda", "known": true, "distance": 0.412, "track": 3}]}`},
+		{"unknown, no known faces at all, odd label", &Frame{Seq: 7, PTS: time.Second, Faces: []Face{
+			{Box: image.Rect(-3, 0, 40, 44), Label: `Unknown`, Distance: math.NaN(), Track: 0},
+			{Box: image.Rect(1, 2, 3, 4), Label: `Ann "the" \\ <Q>`, Known: true, Distance: 0.5, Track: 1}}},
+			`{"frame": 7, "time": 1.000, "faces": [{"box": [-3, 0, 40, 44], "label": "Unknown", "known": false, "distance": null, "track": 0}, {"box": [1, 2, 3, 4], "label": "Ann \"the\" \\\\ \u003cQ\u003e", "known": true, "distance": 0.500, "track": 1}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(AppendFrameJSON(nil, tt.f))
+			if got != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			var v map[string]any
+			if err := json.Unmarshal([]byte(got), &v); err != nil {
+				t.Errorf("not valid JSON: %v", err)
+			}
+		})
+	}
+}
