@@ -103,21 +103,14 @@ func TestAnnotateSharedClips(t *testing.T) {
 			}
 
 			// Report.
-			var rep struct {
+			rep := readJSON[struct {
 				Frames int                       `json:"frames"`
 				Faces  int                       `json:"faces"`
 				FPS    float64                   `json:"fps"`
 				People map[string]map[string]any `json:"people"`
-			}
-			b, err := os.ReadFile(report)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &rep); err != nil {
-				t.Fatal(err)
-			}
+			}](t, report)
 			if rep.Frames != tt.frames || rep.Faces == 0 || rep.FPS <= 0 || len(rep.People) == 0 {
-				t.Errorf("report %s", b)
+				t.Errorf("report %+v", *rep)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,19 +56,6 @@ func batchFolder(t *testing.T) string {
 	return in
 }
 
-func readBatchReport(t *testing.T, path string) *batch.Report {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r batch.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return &r
-}
-
 func statuses(r *batch.Report) map[string]string {
 	m := map[string]string{}
 	for _, v := range r.Videos {
@@ -90,7 +76,7 @@ func TestBatchStatusesResumeAndSettings(t *testing.T) {
 	if l := lastLine(stderr); !strings.Contains(l, "3 of 6 videos failed") {
 		t.Errorf("last line %q", l)
 	}
-	rep := readBatchReport(t, filepath.Join(out, "batch-report.json"))
+	rep := readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))
 	want := map[string]string{
 		"talks/lin.mp4": "ok", "talks/obama.mkv": "ok", "other/noface.mp4": "ok",
 		"broken/truncated.mp4": "failed", "broken/empty.mp4": "failed", "broken/notes.mp4": "failed",
@@ -134,7 +120,7 @@ func TestBatchStatusesResumeAndSettings(t *testing.T) {
 
 	// Re-run: what is complete is skipped, what failed is tried again.
 	code, _, _ = runCLI(t, args...)
-	rep = readBatchReport(t, filepath.Join(out, "batch-report.json"))
+	rep = readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))
 	if s := statuses(rep); code != exitFailure || s["talks/lin.mp4"] != "skipped" || s["talks/obama.mkv"] != "skipped" || s["broken/empty.mp4"] != "failed" {
 		t.Errorf("re-run: exit %d, statuses %v", code, s)
 	}
@@ -144,13 +130,13 @@ func TestBatchStatusesResumeAndSettings(t *testing.T) {
 
 	// Another tolerance changes the outputs: everything is redone.
 	code, _, _ = runCLI(t, append(args, "--tolerance", "0.5")...)
-	rep = readBatchReport(t, filepath.Join(out, "batch-report.json"))
+	rep = readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))
 	if s := statuses(rep); s["talks/lin.mp4"] != "ok" || s["other/noface.mp4"] != "ok" {
 		t.Errorf("after changing the tolerance: %v", s)
 	}
 	// --force redoes without a change.
 	runCLI(t, append(args, "--tolerance", "0.5", "--force")...)
-	if s := statuses(readBatchReport(t, filepath.Join(out, "batch-report.json"))); s["talks/lin.mp4"] != "ok" {
+	if s := statuses(readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))); s["talks/lin.mp4"] != "ok" {
 		t.Errorf("with --force: %v", s)
 	}
 }
@@ -180,7 +166,7 @@ func TestBatchRerunLoadsNothing(t *testing.T) {
 	if code != exitOK || strings.Contains(stderr, "models verified") {
 		t.Errorf("re-run: exit %d; it loaded models:\n%s", code, stderr)
 	}
-	if s := statuses(readBatchReport(t, filepath.Join(out, "batch-report.json"))); len(s) != 3 || s["talks/lin.mp4"] != "skipped" {
+	if s := statuses(readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))); len(s) != 3 || s["talks/lin.mp4"] != "skipped" {
 		t.Errorf("statuses %v", s)
 	}
 	t.Logf("re-run over 3 complete videos: %v", took)
@@ -217,7 +203,7 @@ func TestBatchShardsConcurrently(t *testing.T) {
 	seen := map[string]string{}
 	for i := 0; i < 3; i++ {
 		path := batch.ReportPath(out, batch.Shard{Index: i, Count: 3})
-		r := readBatchReport(t, path)
+		r := readJSON[batch.Report](t, path)
 		for _, v := range r.Videos {
 			if prev, dup := seen[v.Input]; dup {
 				t.Errorf("%s handled by shards %s and %d", v.Input, prev, i)
@@ -290,7 +276,7 @@ func testBatchStopResume(t *testing.T, sig syscall.Signal) {
 	if code != exitOK {
 		t.Fatalf("resumed run: exit %d: %s", code, stderr)
 	}
-	s := statuses(readBatchReport(t, filepath.Join(out, "batch-report.json")))
+	s := statuses(readJSON[batch.Report](t, filepath.Join(out, "batch-report.json")))
 	if s["other/noface.mp4"] != "skipped" || len(s) != 3 {
 		t.Errorf("resumed run statuses %v: the video finished before the kill should be skipped", s)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +31,20 @@ func lastLine(s string) string {
 }
 
 // modelArgs points the CLI at the test models.
+// readJSON decodes the JSON file at path into a T.
+func readJSON[T any](t *testing.T, path string) *T {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return v
+}
+
 func modelArgs(t *testing.T) []string {
 	return []string{"--models", testenv.Models(t), "--log-level", "warn"}
 }

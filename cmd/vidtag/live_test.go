@@ -24,19 +24,6 @@ import (
 	"github.com/vidtag/vidtag/stages"
 )
 
-func readLiveReport(t *testing.T, path string) *live.Report {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r live.Report
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatal(err)
-	}
-	return &r
-}
-
 func readEvents(t *testing.T, path string) []live.Event {
 	t.Helper()
 	f, err := os.Open(path)
@@ -69,7 +56,7 @@ func TestLiveHeadlessRealTime(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	r := readLiveReport(t, report)
+	r := readJSON[live.Report](t, report)
 	t.Logf("report: %+v", *r)
 	if r.FramesCaptured != 275 || r.FramesShown < 270 {
 		t.Errorf("captured %d, shown %d of 275 frames", r.FramesCaptured, r.FramesShown)
@@ -186,7 +173,7 @@ func TestLiveLoopStaysBounded(t *testing.T) {
 	if grow := samples[len(samples)-1] - samples[2]; grow > 30_000 {
 		t.Errorf("RSS grew by %d kB between 15 s and 60 s: %v", grow, samples)
 	}
-	r := readLiveReport(t, report)
+	r := readJSON[live.Report](t, report)
 	t.Logf("report: %+v", *r)
 	if r.FramesCaptured < 55*29 || r.DisplayFPS < 0.95*r.SourceFPS || r.LatencyMS.P95 > 100 {
 		t.Errorf("over 60 s: captured %d, display %.1f fps, p95 %.0f ms", r.FramesCaptured, r.DisplayFPS, r.LatencyMS.P95)
@@ -282,7 +269,7 @@ func TestLiveWindow(t *testing.T) {
 	if len(snaps) != 1 {
 		t.Errorf("snapshots: %v", snaps)
 	}
-	if r := readLiveReport(t, filepath.Join(dir, "report.json")); r.FramesShown < 100 {
+	if r := readJSON[live.Report](t, filepath.Join(dir, "report.json")); r.FramesShown < 100 {
 		t.Errorf("report: %+v", *r)
 	}
 }
