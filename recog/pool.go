@@ -10,10 +10,14 @@ import (
 // Pool lends engines to detector workers. It starts with one engine and
 // loads another, up to Max, only while detection is the bottleneck: when a
 // caller has to wait for an engine and the engines were busy for at least
-// Growth.At of the last Growth.Window. An engine costs about 0.45 s of CPU to load
-// (dlib decompresses its HOG model each time) and 100 MB; on a short clip
-// whose time goes to encoding, a second one only slows the run down, while
-// a clip with many keyframes wants every core detecting.
+// Growth.At of the last Growth.Window. An engine costs 0.45-0.8 s of CPU to
+// load (dlib decompresses its HOG model each time) and 100 MB; on a short
+// clip that CPU is better spent on the frames, while a long clip with many
+// keyframes wants every core detecting. So growth is rent-or-buy (the ski
+// rental rule): workers keep waiting for the engines there are until they
+// have waited, in all, as long as the last load took; only then is another
+// engine bought. Waiting stays within twice the best choice made knowing the
+// future, and a short run never pays for an engine it cannot use.
 //
 // Pool is safe for concurrent use.
 type Pool struct {
@@ -21,16 +25,18 @@ type Pool struct {
 	max    int
 	growth Growth // fixed at NewPool: the loader goroutine reads it
 
-	mu      sync.Mutex
-	free    []*Engine
-	size    int // loaded engines
-	loading bool
-	closed  bool
-	ready   chan struct{} // closed and replaced whenever an engine is freed or added
-	busy    []interval    // recent busy spans, for the growth decision
-	inUse   map[*Engine]time.Time
-	loadErr error
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	free     []*Engine
+	size     int // loaded engines
+	loading  bool
+	closed   bool
+	ready    chan struct{} // closed and replaced whenever an engine is freed or added
+	busy     []interval    // recent busy spans, for the growth decision
+	inUse    map[*Engine]time.Time
+	waited   time.Duration // callers' time waiting for a busy engine since the last load
+	loadCost time.Duration // how long the last load took
+	loadErr  error
+	wg       sync.WaitGroup
 }
 
 type interval struct{ from, to time.Time }
@@ -39,8 +45,9 @@ type interval struct{ from, to time.Time }
 type Growth struct {
 	At     float64       // busy fraction that justifies another engine (0.75)
 	Window time.Duration // how far back the busy fraction looks (2 s)
-	// OnGrow, if set, is called after an engine is added, with the new size.
-	OnGrow func(size int)
+	// OnLoad, if set, is called after each engine is loaded, with the new
+	// size and how long the load took.
+	OnLoad func(size int, took time.Duration)
 }
 
 // NewPool allows up to limit engines from the models in dir and starts
@@ -65,8 +72,14 @@ func NewPool(dir string, limit int, g Growth) *Pool {
 // Get returns a free engine, waiting for one if all are busy. Give it back
 // with Put.
 func (p *Pool) Get(ctx context.Context) (*Engine, error) {
+	var waitingSince time.Time // zero until this caller waits for a busy engine
 	for {
 		p.mu.Lock()
+		now := time.Now()
+		if !waitingSince.IsZero() {
+			p.waited += now.Sub(waitingSince)
+			waitingSince = now
+		}
 		if p.closed {
 			p.mu.Unlock()
 			return nil, errors.New("recog: pool closed")
@@ -79,11 +92,14 @@ func (p *Pool) Get(ctx context.Context) (*Engine, error) {
 		if n := len(p.free); n > 0 {
 			e := p.free[n-1]
 			p.free = p.free[:n-1]
-			p.inUse[e] = time.Now()
+			p.inUse[e] = now
 			p.mu.Unlock()
 			return e, nil
 		}
-		if !p.loading && p.size < p.max && p.loadErr == nil && p.utilisation(time.Now()) >= p.growth.At {
+		if !p.loading && p.size > 0 && waitingSince.IsZero() {
+			waitingSince = now // all engines busy: from now on this caller rents
+		}
+		if !p.loading && p.size < p.max && p.loadErr == nil && p.waited >= p.loadCost && p.utilisation(now) >= p.growth.At {
 			p.loading = true
 			p.wg.Add(1)
 			go p.grow()
@@ -131,9 +147,12 @@ func (p *Pool) Size() int {
 
 func (p *Pool) grow() {
 	defer p.wg.Done()
+	start := time.Now()
 	e, err := New(p.dir)
 	p.mu.Lock()
 	p.loading = false
+	p.loadCost = time.Since(start)
+	p.waited = 0
 	if err != nil || p.closed {
 		p.loadErr = err
 		p.signal()
@@ -145,11 +164,11 @@ func (p *Pool) grow() {
 	}
 	p.free = append(p.free, e)
 	p.size++
-	size := p.size
+	size, took := p.size, p.loadCost
 	p.signal()
 	p.mu.Unlock()
-	if p.growth.OnGrow != nil && size > 1 {
-		p.growth.OnGrow(size)
+	if p.growth.OnLoad != nil {
+		p.growth.OnLoad(size, took)
 	}
 }
 

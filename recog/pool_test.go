@@ -42,9 +42,39 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 			t.Errorf("%d engines, want 1: the burst alone must not add one", n)
 		}
 	})
+	t.Run("waiting less than a load costs buys no engine", func(t *testing.T) {
+		took := make(chan time.Duration, 1)
+		p := NewPool(dir, 2, Growth{Window: 100 * time.Millisecond, OnLoad: func(_ int, d time.Duration) { took <- d }})
+		defer p.Close()
+		hold(t, p, 0)
+		// Two workers on one engine: one of them is always waiting, so the
+		// waiting adds up as fast as the clock, and the engine is 100% busy.
+		end := time.Now().Add(<-took * 4 / 10)
+		var wg sync.WaitGroup
+		for w := 0; w < 2; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) {
+					hold(t, p, 20*time.Millisecond)
+				}
+			}()
+		}
+		wg.Wait()
+		p.mu.Lock()
+		bought := p.loading || p.size > 1
+		p.mu.Unlock()
+		if bought {
+			t.Error("another engine was loaded after waiting 0.4x a load")
+		}
+	})
 	t.Run("sustained contention adds engines up to Max", func(t *testing.T) {
 		grown := make(chan int, 2)
-		p := NewPool(dir, 2, Growth{Window: 300 * time.Millisecond, OnGrow: func(n int) { grown <- n }})
+		p := NewPool(dir, 2, Growth{Window: 300 * time.Millisecond, OnLoad: func(n int, _ time.Duration) {
+			if n > 1 {
+				grown <- n
+			}
+		}})
 		defer p.Close()
 		hold(t, p, 0)
 		var wg sync.WaitGroup
@@ -63,7 +93,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 			t.Fatalf("%d engines after 30 s of contention, want 2", n)
 		}
 		if n := <-grown; n != 2 {
-			t.Errorf("OnGrow(%d)", n)
+			t.Errorf("OnLoad(%d)", n)
 		}
 		// Max is a hard cap.
 		for w := 0; w < 3; w++ {

@@ -32,7 +32,13 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
 	pool := recog.NewPool(dir, s.Workers, recog.Growth{
-		OnGrow: func(n int) { log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n)) },
+		OnLoad: func(n int, took time.Duration) {
+			if n == 1 {
+				log.Debug("detector loaded", zap.Duration("took", took))
+			} else {
+				log.Debug("detector added: detection is the bottleneck", zap.Int("detectors", n), zap.Duration("took", took))
+			}
+		},
 	})
 	if ctx.Err() != nil {
 		pool.Close()
