@@ -9,8 +9,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 )
 
 // OpenCV's window functions must run on the main OS thread (gocv issue 599),
@@ -18,5 +20,30 @@ import (
 func init() { runtime.LockOSThread() }
 
 func main() {
-	os.Exit(Main(os.Args, os.Stdout, os.Stderr))
+	stop := profileCPU(os.Getenv("VIDTAG_CPUPROFILE"))
+	code := Main(os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// profileCPU writes a Go CPU profile to path, when set, until stop is
+// called: VIDTAG_CPUPROFILE=cpu.out vidtag annotate ...; go tool pprof
+// bin/vidtag cpu.out. Time inside dlib, OpenCV and ffmpeg shows up as cgo
+// calls (and ffmpeg not at all: it is a separate process).
+func profileCPU(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vidtag: cpu profile: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
