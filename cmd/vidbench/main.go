@@ -242,13 +242,25 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 		}, out("naive2x.jsonl"), true}
 		variants = append(variants[:2], append([]variant{naive2x}, variants[2:]...)...)
 	}
-	var rows []row
+	// Round-robin: run i of every variant before run i+1 of any, so that
+	// a slow spell on a shared machine hits all variants alike and the
+	// ratios stay fair.
+	rows := make([]row, 0, len(variants))
+	var todo []variant
 	for _, v := range variants {
-		if c.only != nil && !c.only[v.name] {
-			continue
+		if c.only == nil || c.only[v.name] {
+			todo = append(todo, v)
+			rows = append(rows, row{clip: clip, variant: v.name, frames: gtFrames, videoSeconds: video})
 		}
-		r := row{clip: clip, variant: v.name, frames: gtFrames, videoSeconds: video}
-		for i := 0; i < v.runs; i++ {
+	}
+	for i := 0; ; i++ {
+		ran := false
+		for k, v := range todo {
+			if i >= v.runs {
+				continue
+			}
+			ran = true
+			r := &rows[k]
 			cmd := v.cmd()
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
@@ -262,17 +274,22 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 			}
 			fmt.Fprintf(os.Stderr, "  %s %s run %d: %.2fs\n", clip, v.name, i+1, r.walls[i].Seconds())
 		}
-		if v.score {
-			s, err := evalTags(ctx, c.tools, gt, v.pred)
-			if err != nil {
-				return nil, err
-			}
-			r.scores = s
-			if v.name == "naive-2x" {
-				ref[clip] = *s
-			}
+		if !ran {
+			break
 		}
-		rows = append(rows, r)
+	}
+	for k, v := range todo {
+		if !v.score {
+			continue
+		}
+		s, err := evalTags(ctx, c.tools, gt, v.pred) // every run writes the same (deterministic) sidecar
+		if err != nil {
+			return nil, err
+		}
+		rows[k].scores = s
+		if v.name == "naive-2x" {
+			ref[clip] = *s
+		}
 	}
 	if !run2x {
 		if s, ok := ref[clip]; ok {
