@@ -9,6 +9,8 @@ DATA    ?= ../shared/testdata
 INPUT   ?= $(DATA)/clips/short_hamilton_clip.mp4
 KNOWN   ?= $(DATA)/known
 OUTPUT  ?= out/demo.mp4
+# timed runs per variant in make bench (round-robin; min and median)
+RUNS    ?= 5
 
 .PHONY: all setup build demo test bench bench-full bench-sweep bench-batch clean
 
@@ -27,7 +29,7 @@ test:
 	scripts/test.sh
 
 bench: build
-	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 3
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs $(RUNS)
 
 bench-full: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 1 -full

@@ -12,7 +12,7 @@
 //
 // Scores come from ../shared/tools/eval_tags.py against the ground truth.
 //
-//	go run ./cmd/vidbench -runs 3            (make bench)
+//	go run ./cmd/vidbench -runs 5            (make bench)
 //	go run ./cmd/vidbench -full -runs 1      (make bench-full)
 //	go run ./cmd/vidbench -batch -runs 3     (make bench-batch; see batch.go)
 package main
