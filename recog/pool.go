@@ -64,7 +64,6 @@ func NewPool(dir string, limit int, g Growth) *Pool {
 	}
 	p := &Pool{dir: dir, max: max(1, limit), growth: g,
 		ready: make(chan struct{}), inUse: map[*Engine]time.Time{}, loading: true}
-	p.wg.Add(1)
 	go p.grow()
 	return p
 }
@@ -101,7 +100,6 @@ func (p *Pool) Get(ctx context.Context) (*Engine, error) {
 		}
 		if !p.loading && p.size < p.max && p.loadErr == nil && p.waited >= p.loadCost && p.utilisation(now) >= p.growth.At {
 			p.loading = true
-			p.wg.Add(1)
 			go p.grow()
 		}
 		ready := p.ready
@@ -146,7 +144,6 @@ func (p *Pool) Size() int {
 }
 
 func (p *Pool) grow() {
-	defer p.wg.Done()
 	start := time.Now()
 	e, err := New(p.dir)
 	p.mu.Lock()
@@ -207,16 +204,14 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// Close waits for a load in progress and frees every engine. Engines must
-// all have been given back.
+// Close frees every engine; engines must all have been given back. It does
+// not wait for a load in progress (up to 0.9 s: Ctrl-C must be quicker):
+// that engine is freed by its loader as soon as it is made.
 func (p *Pool) Close() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.closed = true
 	p.signal()
-	p.mu.Unlock()
-	p.wg.Wait()
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	for _, e := range p.free {
 		e.Close()
 	}

@@ -125,3 +125,30 @@ func TestPoolReportsALoadFailure(t *testing.T) {
 		t.Fatal("Get succeeded without models")
 	}
 }
+
+// Close must not wait for an engine being loaded (Ctrl-C stops within a
+// second; a load takes up to 0.9 s); the loader frees it when done.
+func TestPoolCloseDoesNotWaitForALoad(t *testing.T) {
+	p := NewPool(testenv.Models(t), 1, Growth{})
+	p.Close()
+	p.mu.Lock()
+	loading := p.loading
+	p.mu.Unlock()
+	if !loading {
+		t.Fatal("Close returned after the load finished")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p.mu.Lock()
+		loading, free := p.loading, len(p.free)
+		p.mu.Unlock()
+		if !loading {
+			if free != 0 || p.Size() != 0 {
+				t.Errorf("a closed pool kept the engine it loaded (%d free)", free)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the load never finished")
+		}
+	}
+}
