@@ -138,7 +138,7 @@ func (r *Result) FPS() float64 {
 var ErrTruncated = errors.New("truncated")
 
 // Plan is a checked run: the input is a video and the outputs can be
-// written. Making one is cheap, so callers check before loading models.
+// written. Making one takes an ffprobe (~0.2 s) and no models.
 type Plan struct {
 	Options
 	Info     *media.Info
@@ -149,6 +149,9 @@ type Plan struct {
 
 // Prepare probes the input and checks that every output can be written.
 func Prepare(ctx context.Context, opt Options) (*Plan, error) {
+	if err := Check(opt); err != nil {
+		return nil, err
+	}
 	info, err := media.Probe(ctx, opt.Input)
 	if err != nil {
 		return nil, err
@@ -157,18 +160,27 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report} {
-		if p != "" {
-			if err := media.CheckWritable(p, opt.Force); err != nil {
-				return nil, err
-			}
-		}
-	}
 	scale, smallest := stages.DetectScale(info.Width, info.Height, opt.MinFace, opt.DetectPixels)
 	if err := stages.ValidateScale(info.Width, info.Height, scale); err != nil {
 		return nil, fmt.Errorf("%s: %w", opt.Input, err)
 	}
 	return &Plan{Options: opt, Info: info, Source: src, Scale: scale, Smallest: smallest}, nil
+}
+
+// Check is the part of Prepare that takes no time (no ffprobe): the input
+// can be read and the outputs written.
+func Check(opt Options) error {
+	if err := media.CheckReadable(opt.Input); err != nil {
+		return err
+	}
+	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report} {
+		if p != "" {
+			if err := media.CheckWritable(p, opt.Force); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Run annotates the planned input. On ErrTruncated the outputs are complete

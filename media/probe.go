@@ -75,22 +75,9 @@ func isStillFormat(format string) bool {
 // Probe asks ffprobe what path holds and rejects anything that is not a
 // decodable video. Errors name the file and say what is wrong.
 func Probe(ctx context.Context, path string) (*Info, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	if err := CheckReadable(path); err != nil {
+		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a folder, not a video file", path)
-	}
-	if st.Size() == 0 {
-		return nil, fmt.Errorf("%s: %w", path, ErrEmpty)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
-	}
-	f.Close()
-
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-of", "json",
 		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time",
 		"--", path)
@@ -168,6 +155,26 @@ func parseFloat(s string) float64 {
 		return 0
 	}
 	return v
+}
+
+// CheckReadable is the cheap part of Probe: path is a file that exists, is
+// not empty and can be opened.
+func CheckReadable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s: is a folder, not a video file", path)
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%s: %w", path, ErrEmpty)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	return f.Close()
 }
 
 // lastLine is the last line ffmpeg printed, without the file name it repeats.

@@ -38,7 +38,7 @@ func listDir(t *testing.T, dir string) []string {
 // TestBadInputs: every bad input gives one clear line naming the file and
 // the problem, the documented exit code, and leaves no output behind.
 func TestBadInputs(t *testing.T) {
-	args := modelArgs(t)
+	args := []string{"--models", testenv.Models(t)} // and the default log level: one line means one line
 	known := testenv.Data(t, "known")
 	garbageModels := t.TempDir()
 	for name := range models.Files {
@@ -50,7 +50,7 @@ func TestBadInputs(t *testing.T) {
 		extra []string
 		setup func(t *testing.T, outDir string) (output string)
 		code  int
-		want  []string // substrings of the last stderr line
+		want  []string // substrings of the one stderr line
 	}{
 		{name: "missing file", input: "/no/such/clip.mp4", code: exitFailure, want: []string{"/no/such/clip.mp4", "no such file"}},
 		{name: "zero bytes", input: "bad/empty.mp4", code: exitFailure, want: []string{"empty.mp4", "empty file (0 bytes)"}},
@@ -80,6 +80,9 @@ func TestBadInputs(t *testing.T) {
 			code, _, stderr := runCLI(t, append(cmd, tt.extra...)...)
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n") + 1; n != 1 {
+				t.Errorf("%d lines on stderr, want one:\n%s", n, stderr)
 			}
 			line := lastLine(stderr)
 			for _, w := range tt.want {

@@ -30,7 +30,6 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-// modelArgs points the CLI at the test models.
 // readJSON decodes the JSON file at path into a T.
 func readJSON[T any](t *testing.T, path string) *T {
 	t.Helper()
@@ -45,6 +44,7 @@ func readJSON[T any](t *testing.T, path string) *T {
 	return v
 }
 
+// modelArgs points the CLI at the test models.
 func modelArgs(t *testing.T) []string {
 	return []string{"--models", testenv.Models(t), "--log-level", "warn"}
 }

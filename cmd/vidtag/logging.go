@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -38,4 +39,67 @@ func newLogger(w io.Writer, format, level string) *zap.Logger {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// logGate holds a logger's entries until Open writes them out, or Drop
+// discards them: work started early (models loading while the input is
+// probed) must not log before an error that makes its lines moot, since a
+// bad input gets exactly one line.
+type logGate struct {
+	mu     sync.Mutex
+	open   bool
+	closed bool
+	held   []func()
+}
+
+// Logger is log with its entries passing through the gate.
+func (g *logGate) Logger(log *zap.Logger) *zap.Logger {
+	return log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return gatedCore{c, g} }))
+}
+
+// Open writes the held entries and lets later ones through.
+func (g *logGate) Open() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, write := range g.held {
+		write()
+	}
+	g.held, g.open = nil, true
+}
+
+// Drop discards the held entries and every later one.
+func (g *logGate) Drop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.held, g.closed = nil, true
+}
+
+type gatedCore struct {
+	zapcore.Core
+	gate *logGate
+}
+
+func (c gatedCore) With(fields []zapcore.Field) zapcore.Core {
+	return gatedCore{c.Core.With(fields), c.gate}
+}
+
+func (c gatedCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+func (c gatedCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	g := c.gate
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.open:
+		return c.Core.Write(e, fields)
+	case !g.closed:
+		fields = append([]zapcore.Field(nil), fields...)
+		g.held = append(g.held, func() { c.Core.Write(e, fields) })
+	}
+	return nil
 }
