@@ -162,7 +162,7 @@ func parseFloat(s string) float64 {
 func CheckReadable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("%s: %w", path, UnwrapPathError(err))
 	}
 	if st.IsDir() {
 		return fmt.Errorf("%s: is a folder, not a video file", path)
@@ -172,7 +172,7 @@ func CheckReadable(path string) error {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPathError(err))
+		return fmt.Errorf("%s: %w", path, UnwrapPathError(err))
 	}
 	return f.Close()
 }
@@ -188,9 +188,9 @@ func lastLine(s, path string) string {
 	return l
 }
 
-// unwrapPathError drops the op and path from an *os.PathError, since the
-// caller names the file itself.
-func unwrapPathError(err error) error {
+// UnwrapPathError drops the op and path from an *os.PathError, for callers
+// that name the file themselves.
+func UnwrapPathError(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return pe.Err

@@ -69,7 +69,7 @@ func CheckWritable(path string, force bool) error {
 	}
 	p, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)))
 	if err != nil {
-		return fmt.Errorf("%s: cannot write here: %w", path, unwrapPathError(err))
+		return fmt.Errorf("%s: cannot write here: %w", path, UnwrapPathError(err))
 	}
 	return p.Cleanup()
 }
@@ -90,7 +90,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	pending, err := renameio.NewPendingFile(o.Path, renameio.WithTempDir(filepath.Dir(o.Path)), renameio.WithPermissions(0o644))
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, unwrapPathError(err))
+		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, UnwrapPathError(err))
 	}
 	pixFmt, frameBytes := "bgr24", o.Width*o.Height*3
 	if o.I420 {

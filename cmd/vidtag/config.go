@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/media"
 )
 
 // settings are the knobs shared by annotate, batch and live. Each one is a
@@ -158,7 +158,7 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return usageErrorf("config %s: %v", path, unwrap(err))
+			return usageErrorf("config %s: %v", path, media.UnwrapPathError(err))
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(raw, &m); err != nil {
@@ -197,12 +197,4 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 		}
 		return nil
 	}
-}
-
-func unwrap(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

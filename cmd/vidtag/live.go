@@ -15,6 +15,7 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/stages"
 )
 
@@ -87,7 +88,7 @@ func runLive(c *cli.Context) error {
 	default:
 		f, err := os.Create(ev)
 		if err != nil {
-			return fmt.Errorf("%s: %w", ev, unwrap(err))
+			return fmt.Errorf("%s: %w", ev, media.UnwrapPathError(err))
 		}
 		defer f.Close()
 		opt.Events = f
