@@ -1,0 +1,109 @@
+// Package embed computes dlib's 128-d face descriptor for a face box found
+// by any detector. go-face can only describe the faces its own HOG detector
+// finds in a JPEG; this package runs the same two dlib models (the 5-point
+// shape predictor and the ResNet) on a given box, through a small cgo file
+// that links the same libdlib.
+package embed
+
+// #cgo CXXFLAGS: -std=c++14 -O3 -DNDEBUG -Wall
+// #cgo LDFLAGS: -ldlib -lblas -llapack
+// #include <stdlib.h>
+// #include "dlib.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"unsafe"
+
+	"gocv.io/x/gocv"
+)
+
+// Descriptor is a face's position in dlib's 128-d identity space.
+type Descriptor = [128]float32
+
+// Face is what the models found inside one box.
+type Face struct {
+	Descriptor Descriptor
+	// Landmarks are the 5 points of dlib's shape predictor, in the
+	// image's pixels: the outer and inner corner of one eye, then of the
+	// other, then the bottom of the nose.
+	Landmarks [5]image.Point
+}
+
+// Embedder owns one copy of the two models (about 30 MB). It is not for
+// concurrent use: give each worker its own.
+type Embedder struct {
+	p *C.embedder
+}
+
+// New loads the models from dir.
+func New(dir string) (*Embedder, error) {
+	cdir := C.CString(dir)
+	defer C.free(unsafe.Pointer(cdir))
+	var cerr *C.char
+	p := C.embedder_new(cdir, &cerr)
+	if p == nil {
+		return nil, fmt.Errorf("load dlib models from %s: %s", dir, takeError(cerr))
+	}
+	return &Embedder{p: p}, nil
+}
+
+// Close frees the models.
+func (e *Embedder) Close() {
+	if e.p != nil {
+		C.embedder_free(e.p)
+		e.p = nil
+	}
+}
+
+// Embed describes the face in each box (dlib style: right and bottom
+// inclusive) of an 8-bit BGR image.
+func (e *Embedder) Embed(img gocv.Mat, boxes []image.Rectangle) ([]Face, error) {
+	if len(boxes) == 0 {
+		return nil, nil
+	}
+	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
+		return nil, errors.New("embed: want a non-empty 8-bit BGR image")
+	}
+	data, err := img.DataPtrUint8()
+	if err != nil {
+		return nil, err
+	}
+	w, h := img.Cols(), img.Rows()
+	cb := make([]C.int, 4*len(boxes))
+	for i, b := range boxes {
+		b = b.Intersect(image.Rect(0, 0, w-1, h-1))
+		if b.Dx() < 2 || b.Dy() < 2 {
+			return nil, fmt.Errorf("embed: box %v lies outside the %dx%d image", boxes[i], w, h)
+		}
+		cb[4*i], cb[4*i+1], cb[4*i+2], cb[4*i+3] = C.int(b.Min.X), C.int(b.Min.Y), C.int(b.Max.X), C.int(b.Max.Y)
+	}
+	descs := make([]C.float, 128*len(boxes))
+	marks := make([]C.float, 10*len(boxes))
+	var cerr *C.char
+	rc := C.embedder_run(e.p, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(h), C.int(w), C.int(img.Step()),
+		&cb[0], C.int(len(boxes)), &descs[0], &marks[0], &cerr)
+	if rc != 0 {
+		return nil, fmt.Errorf("embed: %s", takeError(cerr))
+	}
+	out := make([]Face, len(boxes))
+	for i := range out {
+		for k := 0; k < 128; k++ {
+			out[i].Descriptor[k] = float32(descs[128*i+k])
+		}
+		for k := 0; k < 5; k++ {
+			out[i].Landmarks[k] = image.Pt(int(marks[10*i+2*k]+0.5), int(marks[10*i+2*k+1]+0.5))
+		}
+	}
+	return out, nil
+}
+
+func takeError(c *C.char) string {
+	if c == nil {
+		return "unknown error"
+	}
+	defer C.free(unsafe.Pointer(c))
+	return C.GoString(c)
+}
