@@ -1,0 +1,262 @@
+// Package ultraface finds faces with UltraFace RFB-320 (Linzaer, MIT), a
+// 1 MB CNN that, unlike dlib's HOG detector, also finds profiles, 3/4 views
+// and faces looking down. It runs on OpenCV's DNN module.
+//
+// The ONNX graph decodes its own boxes against priors baked in for a
+// 320x240 input, so the input size is fixed. To find faces smaller than a
+// whole-frame pass can see, the frame is also cut into overlapping
+// 320x240 tiles at a larger scale (see Plan).
+package ultraface
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+
+	"gocv.io/x/gocv"
+)
+
+// Input is the network's fixed input size.
+var Input = image.Pt(320, 240)
+
+// NetMinFace is about the smallest face (box width in input pixels) the
+// network finds: its smallest prior is 10 px on a stride of 8.
+const NetMinFace = 12
+
+// Defaults from the model's authors' examples and our sweep (README).
+const (
+	DefaultScore = 0.6 // least confidence for a face
+	DefaultNMS   = 0.3 // IoU above which the weaker of two boxes goes
+)
+
+// Box is one face found.
+type Box struct {
+	Rect  image.Rectangle // frame pixels, dlib style: right and bottom inclusive
+	Score float32
+}
+
+// Detector owns one loaded network and its scratch images. It is not for
+// concurrent use.
+type Detector struct {
+	net    gocv.Net
+	Score  float32
+	NMS    float32
+	canvas gocv.Mat // Input-sized BGR image fed to the network
+	part   gocv.Mat // a resized window of the frame
+	rects  []image.Rectangle
+	scores []float32
+}
+
+// New loads the model file.
+func New(path string) (*Detector, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, err
+	}
+	net := gocv.ReadNetFromONNX(path)
+	if net.Empty() {
+		return nil, fmt.Errorf("%s: OpenCV cannot read it as an ONNX network", path)
+	}
+	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
+	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
+	return &Detector{net: net, Score: DefaultScore, NMS: DefaultNMS,
+		canvas: gocv.NewMatWithSize(Input.Y, Input.X, gocv.MatTypeCV8UC3), part: gocv.NewMat()}, nil
+}
+
+// Close frees the network.
+func (d *Detector) Close() {
+	d.net.Close()
+	d.canvas.Close()
+	d.part.Close()
+}
+
+// Detect finds the faces in an 8-bit BGR frame, looking at each window of
+// the plan, and merges what the windows found.
+func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
+	if frame.Empty() {
+		return nil, errors.New("ultraface: empty frame")
+	}
+	d.rects, d.scores = d.rects[:0], d.scores[:0]
+	for i, w := range plan.Windows {
+		maxFace := math.Inf(1)
+		if i > 0 {
+			maxFace = plan.TileMaxFace
+		}
+		if err := d.window(frame, w, maxFace); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.rects) == 0 {
+		return nil, nil
+	}
+	keep := make([]int, len(d.rects))
+	for i := range keep {
+		keep[i] = -1
+	}
+	gocv.NMSBoxes(d.rects, d.scores, d.Score, d.NMS, keep)
+	var out []Box
+	for _, i := range keep {
+		if i < 0 {
+			break
+		}
+		out = append(out, Box{Rect: d.rects[i], Score: d.scores[i]})
+	}
+	return out, nil
+}
+
+// window runs the network on one 4:3 window of the frame (which may reach
+// past the frame's edges: that part is grey) and collects its boxes up to
+// maxFace wide that do not touch a cut edge (one inside the frame).
+func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64) error {
+	fw, fh := frame.Cols(), frame.Rows()
+	s := float64(Input.X) / float64(w.Dx())
+	in := w.Intersect(image.Rect(0, 0, fw, fh))
+	if in.Empty() {
+		return nil
+	}
+	d.canvas.SetTo(gocv.NewScalar(127, 127, 127, 0))
+	// Where the visible part lands on the canvas.
+	dst := image.Rect(
+		int(math.Round(float64(in.Min.X-w.Min.X)*s)), int(math.Round(float64(in.Min.Y-w.Min.Y)*s)),
+		int(math.Round(float64(in.Max.X-w.Min.X)*s)), int(math.Round(float64(in.Max.Y-w.Min.Y)*s)))
+	dst = dst.Intersect(image.Rect(0, 0, Input.X, Input.Y))
+	if dst.Dx() < 1 || dst.Dy() < 1 {
+		return nil
+	}
+	src := frame.Region(in)
+	interp := gocv.InterpolationArea
+	if s > 1 {
+		interp = gocv.InterpolationLinear
+	}
+	gocv.Resize(src, &d.part, dst.Size(), 0, 0, interp)
+	src.Close()
+	roi := d.canvas.Region(dst)
+	d.part.CopyTo(&roi)
+	roi.Close()
+
+	blob := gocv.BlobFromImage(d.canvas, 1.0/128, Input, gocv.NewScalar(127, 127, 127, 0), true, false)
+	defer blob.Close()
+	d.net.SetInput(blob, "input")
+	outs := d.net.ForwardLayers([]string{"scores", "boxes"})
+	defer func() {
+		for _, o := range outs {
+			o.Close()
+		}
+	}()
+	scores, err := outs[0].DataPtrFloat32()
+	if err != nil {
+		return fmt.Errorf("ultraface: scores: %w", err)
+	}
+	boxes, err := outs[1].DataPtrFloat32()
+	if err != nil {
+		return fmt.Errorf("ultraface: boxes: %w", err)
+	}
+	n := len(scores) / 2
+	if len(boxes) != 4*n {
+		return fmt.Errorf("ultraface: %d scores but %d box numbers", n, len(boxes))
+	}
+	ww, wh := float64(w.Dx()), float64(w.Dy())
+	for i := 0; i < n; i++ {
+		p := scores[2*i+1] // face class
+		if p < d.Score {
+			continue
+		}
+		b := boxes[4*i : 4*i+4] // corners, as fractions of the input
+		r := image.Rect(
+			w.Min.X+int(math.Round(float64(b[0])*ww)), w.Min.Y+int(math.Round(float64(b[1])*wh)),
+			w.Min.X+int(math.Round(float64(b[2])*ww))-1, w.Min.Y+int(math.Round(float64(b[3])*wh))-1,
+		).Intersect(image.Rect(0, 0, fw-1, fh-1))
+		if r.Dx() < 2 || r.Dy() < 2 || float64(r.Dx()+1) > maxFace || cutEdge(r, w, fw, fh) {
+			continue
+		}
+		d.rects = append(d.rects, r)
+		d.scores = append(d.scores, p)
+	}
+	return nil
+}
+
+// cutEdge reports whether r touches an edge of window w that lies inside
+// the frame: a face cut there is only part of a face (and the part, seen
+// large, is easily taken for a whole one).
+func cutEdge(r, w image.Rectangle, fw, fh int) bool {
+	const m = 2
+	return (w.Min.X > 0 && r.Min.X <= w.Min.X+m) || (w.Min.Y > 0 && r.Min.Y <= w.Min.Y+m) ||
+		(w.Max.X < fw && r.Max.X >= w.Max.X-1-m) || (w.Max.Y < fh && r.Max.Y >= w.Max.Y-1-m)
+}
+
+// Plan is where the detector looks in a frame of one size: the whole frame
+// (padded to 4:3) and, when that pass alone cannot see faces as small as
+// asked for, overlapping tiles at a larger scale. Tiles keep only faces up
+// to TileMaxFace: bigger ones are the whole-frame pass's, and a tile, which
+// sees large structures (a painted landscape, half a face at its edge) close
+// up, finds false ones among them.
+type Plan struct {
+	Windows     []image.Rectangle // 4:3 windows in frame pixels; the first is the whole frame
+	Smallest    float64           // smallest face found, px of the frame
+	TileMaxFace float64           // largest face a tile may report, px
+}
+
+// MaxTiles bounds the cost of a keyframe: each window is one network pass
+// (about 11 ms on one core).
+const MaxTiles = 4
+
+// NewPlan plans detection on w x h frames for faces down to minFace pixels
+// wide.
+func NewPlan(w, h, minFace int) Plan {
+	// The whole frame, padded to 4:3 (right or bottom).
+	full := image.Rect(0, 0, w, h)
+	if w*3 > h*4 {
+		full.Max.Y = (w*3 + 3) / 4
+	} else {
+		full.Max.X = (h*4 + 2) / 3
+	}
+	p := Plan{Windows: []image.Rectangle{full}}
+	s0 := float64(Input.X) / float64(full.Dx())
+	p.Smallest = NetMinFace / s0
+	if float64(minFace) >= p.Smallest*0.9 {
+		return p
+	}
+	// Tiles: at scale s a tile covers tw x th frame pixels; neighbours
+	// overlap by more than the largest face a tile reports, so every such
+	// face lies whole in some tile. Lower the scale until the tiles fit
+	// the budget.
+	p.TileMaxFace = 2 * p.Smallest
+	s := math.Min(1, NetMinFace/float64(max(1, minFace)))
+	for ; s > s0; s *= 0.9 {
+		tw, th := float64(Input.X)/s, float64(Input.Y)/s
+		overlap := 1.1 * p.TileMaxFace
+		nx := tilesAlong(float64(w), tw, overlap)
+		ny := tilesAlong(float64(h), th, overlap)
+		if nx*ny > MaxTiles {
+			continue
+		}
+		for j := 0; j < ny; j++ {
+			for i := 0; i < nx; i++ {
+				x := spread(i, nx, float64(w), tw)
+				y := spread(j, ny, float64(h), th)
+				p.Windows = append(p.Windows, image.Rect(int(x), int(y), int(x+tw+0.5), int(y+th+0.5)))
+			}
+		}
+		p.Smallest = NetMinFace / s
+		break
+	}
+	return p
+}
+
+// tilesAlong is how many tiles of size t, overlapping by at least o, cover
+// a length n.
+func tilesAlong(n, t, o float64) int {
+	if t >= n {
+		return 1
+	}
+	return 1 + int(math.Ceil((n-t)/(t-o)))
+}
+
+// spread places tile i of k evenly from 0 to n-t.
+func spread(i, k int, n, t float64) float64 {
+	if k == 1 || t >= n {
+		return 0
+	}
+	return math.Round(float64(i) * (n - t) / float64(k-1))
+}
