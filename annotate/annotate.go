@@ -32,6 +32,7 @@ import (
 	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/stages"
 	"github.com/vidtag/vidtag/track"
+	"github.com/vidtag/vidtag/ultraface"
 )
 
 // Env is what runs share: loaded once per process.
@@ -52,16 +53,18 @@ type Options struct {
 	Force       bool      // overwrite existing outputs
 	SidecarOnly bool      // skip the video (fast indexing)
 
-	Tolerance    float64       // max distance to a known face
-	DetectEvery  int           // frames between keyframes
-	MinFace      int           // smallest face to find, px
-	DetectPixels float64       // cap on pixels per detection (cost)
-	Lookahead    time.Duration // how far ahead naming may look
-	CutThreshold float64       // shot-cut sensitivity (0 disables)
-	MaxMisses    int           // keyframes a track may go undetected
-	JPEGQuality  int
-	Preset       string // x264 preset, or "auto" (see EncoderPreset)
-	CRF          int
+	Detector      string        // recog.UltraFace or recog.HOGName
+	Tolerance     float64       // max distance to a known face
+	DetectEvery   int           // frames between keyframes
+	DescribeEvery int           // least frames between keyframes whose faces are described (CNN)
+	MinFace       int           // smallest face to find, px
+	DetectPixels  float64       // cap on pixels per detection (cost)
+	Lookahead     time.Duration // how far ahead naming may look
+	CutThreshold  float64       // shot-cut sensitivity (0 disables)
+	MaxMisses     int           // keyframes a track may go undetected
+	JPEGQuality   int
+	Preset        string // x264 preset, or "auto" (see EncoderPreset)
+	CRF           int
 	// EncoderThreads caps x264's threads (0: ffmpeg's choice), so that
 	// several runs in one process do not oversubscribe the cores.
 	EncoderThreads int
@@ -78,16 +81,18 @@ type Options struct {
 // "Performance"); the CLI's flags start from them.
 func Defaults() Options {
 	return Options{
-		Tolerance:    0.6,
-		DetectEvery:  30,
-		MinFace:      29,
-		DetectPixels: 2.1e6,
-		Lookahead:    time.Second,
-		CutThreshold: 20,
-		MaxMisses:    2,
-		JPEGQuality:  92,
-		Preset:       "auto",
-		CRF:          20,
+		Detector:      recog.UltraFace,
+		Tolerance:     0.6,
+		DetectEvery:   5,
+		DescribeEvery: 10,
+		MinFace:       29,
+		DetectPixels:  2.1e6,
+		Lookahead:     time.Second,
+		CutThreshold:  20,
+		MaxMisses:     2,
+		JPEGQuality:   92,
+		Preset:        "auto",
+		CRF:           20,
 	}
 }
 
@@ -160,11 +165,22 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	scale, smallest := stages.DetectScale(info.Width, info.Height, opt.MinFace, opt.DetectPixels)
-	if err := stages.ValidateScale(info.Width, info.Height, scale); err != nil {
+	scale, smallest, err := DetectScale(opt, info.Width, info.Height)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opt.Input, err)
 	}
 	return &Plan{Options: opt, Info: info, Source: src, Scale: scale, Smallest: smallest}, nil
+}
+
+// DetectScale is the scale at which the HOG detector sees w x h frames (1
+// for the CNN, which plans its own windows), and the smallest face the
+// detector will find, px.
+func DetectScale(opt Options, w, h int) (scale, smallest float64, err error) {
+	if opt.Detector == recog.HOGName {
+		scale, smallest = stages.DetectScale(w, h, opt.MinFace, opt.DetectPixels)
+		return scale, smallest, stages.ValidateScale(w, h, scale)
+	}
+	return 1, ultraface.NewPlan(w, h, opt.MinFace).Smallest, nil
 }
 
 // Check is the part of Prepare that takes no time (no ffprobe): the input
@@ -194,7 +210,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	}
 	log.Info("input", zap.String("path", opt.Input), zap.String("size", fmt.Sprintf("%dx%d", info.Width, info.Height)),
 		zap.Stringer("fps", info.FrameRate), zap.Int("frames", info.Frames), zap.Bool("audio", info.HasAudio()),
-		zap.Float64("detect_scale", scale), zap.Float64("smallest_face_px", math.Round(smallest)))
+		zap.String("detector", opt.Detector), zap.Float64("detect_scale", scale), zap.Float64("smallest_face_px", math.Round(smallest)))
 
 	reader, err := stages.OpenReader(info)
 	if err != nil {
@@ -225,9 +241,13 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 
 	// The stages.
 	schedule := stages.NewSchedule(opt.DetectEvery, opt.CutThreshold)
+	schedule.DescribeEvery = opt.DescribeEvery
 	defer schedule.Close()
-	convert := stages.NewConvert(scale, opt.JPEGQuality)
-	defer convert.Close()
+	var convert *stages.Convert // the JPEG that go-face reads, for HOG only
+	if opt.Detector == recog.HOGName {
+		convert = stages.NewConvert(scale, opt.JPEGQuality)
+		defer convert.Close()
+	}
 	// As many detector workers as the pool may hold engines; they borrow
 	// one per keyframe.
 	detect := &stages.Detect{Pool: env.Engines}
@@ -242,13 +262,15 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	defer tracker.Close()
 	record := stages.NewSidecar(sidecarOut)
 
-	steps := []pipeline.Step[*stages.Frame]{
-		pipeline.Serial("schedule", pipeline.Stage[*stages.Frame](schedule)),
-		pipeline.Serial("convert", pipeline.Stage[*stages.Frame](convert)),
+	steps := []pipeline.Step[*stages.Frame]{pipeline.Serial("schedule", pipeline.Stage[*stages.Frame](schedule))}
+	if convert != nil {
+		steps = append(steps, pipeline.Serial("convert", pipeline.Stage[*stages.Frame](convert)))
+	}
+	steps = append(steps, []pipeline.Step[*stages.Frame]{
 		{Name: "detect", Workers: detectors},
 		pipeline.Hold("track", pipeline.Holder[*stages.Frame](tracker)),
 		pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)),
-	}
+	}...)
 	if video != nil {
 		encode := stages.NewEncode(video, info.Width%2 == 0 && info.Height%2 == 0)
 		defer encode.Close()

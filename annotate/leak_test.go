@@ -28,7 +28,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	}
 	m.Close()
 
-	pool := recog.NewPool(testenv.Models(t), 2, recog.Growth{})
+	pool := recog.NewPool(cnnLoader(t), 2, recog.Growth{})
 	defer pool.Close()
 	// Enrollment decodes photos (PNG and JPEG) through Mats too.
 	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {

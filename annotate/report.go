@@ -131,14 +131,14 @@ func round(v float64, places int) float64 {
 
 // formatVersion changes when vidtag's outputs change for the same settings
 // (a new tracker, say), so batch re-runs redo older outputs.
-const formatVersion = "vidtag-1"
+const formatVersion = "vidtag-2" // 2: faces carry "score"
 
 // Digest identifies everything that changes a run's outputs: the tagging
 // and encoding settings, the known faces (a fingerprint of their folder)
 // and the models. Worker and thread counts are left out: they change speed,
 // not results.
 func (o Options) Digest(knownFingerprint, modelsDigest string) string {
-	b, _ := json.Marshal([]any{formatVersion, o.Tolerance, o.DetectEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
+	b, _ := json.Marshal([]any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
 		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, knownFingerprint, modelsDigest})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])

@@ -18,7 +18,7 @@ import (
 // TestLeakLiveSession: no Mat outlives a live session, whether the source
 // ends or the session is stopped midway (go test -tags matprofile).
 func TestLeakLiveSession(t *testing.T) {
-	pool := recog.NewPool(testenv.Models(t), 2, recog.Growth{})
+	pool := recog.NewPool(cnnLoader(t), 2, recog.Growth{})
 	defer pool.Close()
 	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
 	if err := pool.Ready(context.Background()); err != nil {

@@ -215,17 +215,23 @@ func (s *Session) captureLoop(ctx context.Context, frames chan<- *stages.Frame) 
 func (s *Session) detectLoop(ctx context.Context) {
 	defer s.wg.Done()
 	defer close(s.results)
-	scale, _ := stages.DetectScale(s.cap.w, s.cap.h, s.opt.Tag.MinFace, s.opt.Tag.DetectPixels)
-	convert := stages.NewConvert(scale, s.opt.Tag.JPEGQuality)
-	defer convert.Close()
+	var convert *stages.Convert // the JPEG go-face reads, for HOG only
+	if s.opt.Tag.Detector == recog.HOGName {
+		scale, _ := stages.DetectScale(s.cap.w, s.cap.h, s.opt.Tag.MinFace, s.opt.Tag.DetectPixels)
+		convert = stages.NewConvert(scale, s.opt.Tag.JPEGQuality)
+		defer convert.Close()
+	}
 	detect := &stages.Detect{Pool: s.env.Engines}
 	for {
 		f, ok := s.mailbox.Take(ctx)
 		if !ok {
 			return
 		}
-		f.Key = true
-		err := convert.Process(ctx, f)
+		f.Key, f.Describe = true, true
+		var err error
+		if convert != nil {
+			err = convert.Process(ctx, f)
+		}
 		if err == nil {
 			err = detect.Process(ctx, f)
 		}
@@ -299,7 +305,7 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 				}
 				dets := make([]track.Detection, len(d.dets))
 				for i, det := range d.dets {
-					dets[i] = track.Detection{Box: det.Box, Descriptor: det.Descriptor}
+					dets[i] = track.Detection{Box: det.Box, Descriptor: det.Descriptor, Described: det.Described, Score: det.Score}
 				}
 				if from, ok := greys.get(d.seq); ok && d.seq != f.Seq && len(dets) > 0 {
 					boxes = boxes[:0]

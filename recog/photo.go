@@ -16,12 +16,12 @@ var ErrUnreadable = errors.New("unreadable image")
 // maxPixels first; a photo with no face at full size is tried once more at
 // twice the size, as face_recognition does by default, if that stays within
 // maxPixels.
-func (e *Engine) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	img := gocv.IMRead(path, gocv.IMReadColor)
-	defer img.Close()
-	if img.Empty() {
-		return nil, fmt.Errorf("%s: %w", path, ErrUnreadable)
+func (e *HOG) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	img, err := readPhoto(path)
+	if err != nil {
+		return nil, err
 	}
+	defer img.Close()
 	scratch := gocv.NewMat()
 	defer scratch.Close()
 	pixels := float64(img.Cols() * img.Rows())
@@ -36,11 +36,20 @@ func (e *Engine) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
 	return faces, nil
 }
 
-func (e *Engine) detect(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error) {
+func (e *HOG) detect(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error) {
 	buf, err := EncodeJPEG(img, scale, 95, scratch)
 	if err != nil {
 		return nil, err
 	}
 	defer buf.Close()
 	return e.Recognize(buf.GetBytes(), scale)
+}
+
+func readPhoto(path string) (gocv.Mat, error) {
+	img := gocv.IMRead(path, gocv.IMReadColor)
+	if img.Empty() {
+		img.Close()
+		return img, fmt.Errorf("%s: %w", path, ErrUnreadable)
+	}
+	return img, nil
 }

@@ -21,18 +21,18 @@ import (
 //
 // Pool is safe for concurrent use.
 type Pool struct {
-	dir    string
+	load   func() (Engine, error)
 	max    int
 	growth Growth // fixed at NewPool: the loader goroutine reads it
 
 	mu       sync.Mutex
-	free     []*Engine
+	free     []Engine
 	size     int // loaded engines
 	loading  bool
 	closed   bool
 	ready    chan struct{} // closed and replaced whenever an engine is freed or added
 	busy     []interval    // recent busy spans, for the growth decision
-	inUse    map[*Engine]time.Time
+	inUse    map[Engine]time.Time
 	waited   time.Duration // callers' time waiting for a busy engine since the last load
 	loadCost time.Duration // how long the last load took
 	loadErr  error
@@ -50,27 +50,27 @@ type Growth struct {
 	OnLoad func(size int, took time.Duration)
 }
 
-// NewPool allows up to limit engines from the models in dir and starts
+// NewPool allows up to limit engines made by load and starts
 // loading the first one in the background: a run can decode its first
 // frames meanwhile (the load takes about 0.45 s of one core). Check the
 // models (package models) first; a load that still fails is returned by
 // Get.
-func NewPool(dir string, limit int, g Growth) *Pool {
+func NewPool(load func() (Engine, error), limit int, g Growth) *Pool {
 	if g.At <= 0 {
 		g.At = 0.75
 	}
 	if g.Window <= 0 {
 		g.Window = 2 * time.Second
 	}
-	p := &Pool{dir: dir, max: max(1, limit), growth: g,
-		ready: make(chan struct{}), inUse: map[*Engine]time.Time{}, loading: true}
+	p := &Pool{load: load, max: max(1, limit), growth: g,
+		ready: make(chan struct{}), inUse: map[Engine]time.Time{}, loading: true}
 	go p.grow()
 	return p
 }
 
 // Get returns a free engine, waiting for one if all are busy. Give it back
 // with Put.
-func (p *Pool) Get(ctx context.Context) (*Engine, error) {
+func (p *Pool) Get(ctx context.Context) (Engine, error) {
 	var waitingSince time.Time // zero until this caller waits for a busy engine
 	for {
 		p.mu.Lock()
@@ -123,7 +123,7 @@ func (p *Pool) Ready(ctx context.Context) error {
 }
 
 // Put gives an engine back.
-func (p *Pool) Put(e *Engine) {
+func (p *Pool) Put(e Engine) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
@@ -145,7 +145,7 @@ func (p *Pool) Size() int {
 
 func (p *Pool) grow() {
 	start := time.Now()
-	e, err := New(p.dir)
+	e, err := p.load()
 	p.mu.Lock()
 	p.loading = false
 	p.loadCost = time.Since(start)

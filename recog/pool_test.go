@@ -23,7 +23,7 @@ func hold(t *testing.T, p *Pool, d time.Duration) {
 func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 	dir := testenv.Models(t)
 	t.Run("light load stays at one engine", func(t *testing.T) {
-		p := NewPool(dir, 2, Growth{Window: 500 * time.Millisecond})
+		p := NewPool(hogLoader(dir), 2, Growth{Window: 500 * time.Millisecond})
 		defer p.Close()
 		hold(t, p, 0) // wait for the first engine
 		// Two keyframes overlap once (a start-up burst), then the engine
@@ -44,7 +44,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 	})
 	t.Run("waiting less than a load costs buys no engine", func(t *testing.T) {
 		took := make(chan time.Duration, 1)
-		p := NewPool(dir, 2, Growth{Window: 100 * time.Millisecond, OnLoad: func(_ int, d time.Duration) { took <- d }})
+		p := NewPool(hogLoader(dir), 2, Growth{Window: 100 * time.Millisecond, OnLoad: func(_ int, d time.Duration) { took <- d }})
 		defer p.Close()
 		hold(t, p, 0)
 		// Two workers on one engine: one of them is always waiting, so the
@@ -70,7 +70,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 	})
 	t.Run("sustained contention adds engines up to Max", func(t *testing.T) {
 		grown := make(chan int, 2)
-		p := NewPool(dir, 2, Growth{Window: 300 * time.Millisecond, OnLoad: func(n int, _ time.Duration) {
+		p := NewPool(hogLoader(dir), 2, Growth{Window: 300 * time.Millisecond, OnLoad: func(n int, _ time.Duration) {
 			if n > 1 {
 				grown <- n
 			}
@@ -106,7 +106,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 		}
 	})
 	t.Run("a waiting Get honours cancellation", func(t *testing.T) {
-		p := NewPool(dir, 1, Growth{})
+		p := NewPool(hogLoader(dir), 1, Growth{})
 		defer p.Close()
 		e, _ := p.Get(context.Background())
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -119,7 +119,7 @@ func TestPoolGrowsOnlyWhenDetectionIsTheBottleneck(t *testing.T) {
 }
 
 func TestPoolReportsALoadFailure(t *testing.T) {
-	p := NewPool(t.TempDir(), 2, Growth{}) // no models here
+	p := NewPool(hogLoader(t.TempDir()), 2, Growth{}) // no models here
 	defer p.Close()
 	if _, err := p.Get(context.Background()); err == nil {
 		t.Fatal("Get succeeded without models")
@@ -129,7 +129,7 @@ func TestPoolReportsALoadFailure(t *testing.T) {
 // Close must not wait for an engine being loaded (Ctrl-C stops within a
 // second; a load takes up to 0.9 s); the loader frees it when done.
 func TestPoolCloseDoesNotWaitForALoad(t *testing.T) {
-	p := NewPool(testenv.Models(t), 1, Growth{})
+	p := NewPool(hogLoader(testenv.Models(t)), 1, Growth{})
 	p.Close()
 	p.mu.Lock()
 	loading := p.loading
@@ -151,4 +151,11 @@ func TestPoolCloseDoesNotWaitForALoad(t *testing.T) {
 			t.Fatal("the load never finished")
 		}
 	}
+}
+
+// hogLoader loads go-face engines: the slowest to load, which the growth
+// tests want.
+func hogLoader(dir string) func() (Engine, error) {
+	load, _ := Loader(dir, HOGName, 29)
+	return load
 }

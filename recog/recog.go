@@ -20,35 +20,55 @@ type Detection struct {
 	// are inclusive.
 	Box        image.Rectangle
 	Descriptor Descriptor
+	// Described says Descriptor can be trusted to name the face: false for
+	// faces turned too far from the camera, or too small, for dlib's model
+	// (their descriptors lie near strangers').
+	Described bool
+	// Score is the detector's confidence (0-1); NaN when it gives none
+	// (HOG through go-face).
+	Score float32
 }
 
-// Engine wraps one go-face Recognizer. It is not for concurrent use.
-type Engine struct {
+// HOG is the dlib detector path: one go-face Recognizer, which finds
+// frontal faces with HOG in a JPEG and describes them. It is not for
+// concurrent use.
+type HOG struct {
 	rec *face.Recognizer
 }
 
-// New loads the models in dir (about 0.4 s and 100 MB per Engine).
-func New(dir string) (*Engine, error) {
+// NewHOG loads the models in dir (about 0.4 s and 100 MB).
+func NewHOG(dir string) (*HOG, error) {
 	rec, err := face.NewRecognizer(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load dlib models from %s: %w", dir, err)
 	}
-	return &Engine{rec: rec}, nil
+	return &HOG{rec: rec}, nil
 }
 
 // Close frees the models.
-func (e *Engine) Close() { e.rec.Close() }
+func (e *HOG) Close() { e.rec.Close() }
+
+// NeedsJPEG is true: go-face reads only JPEG.
+func (e *HOG) NeedsJPEG() bool { return true }
+
+// Detect finds the faces in in.JPEG.
+func (e *HOG) Detect(in Input) ([]Detection, error) {
+	if in.JPEG == nil {
+		return nil, errors.New("recog: the HOG detector needs a JPEG")
+	}
+	return e.Recognize(in.JPEG, in.JPEGScale)
+}
 
 // Recognize finds the faces in a JPEG that was scaled by scale from the
 // original image, and returns their boxes in the original's pixels.
-func (e *Engine) Recognize(jpeg []byte, scale float64) ([]Detection, error) {
+func (e *HOG) Recognize(jpeg []byte, scale float64) ([]Detection, error) {
 	faces, err := e.rec.Recognize(jpeg)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Detection, len(faces))
 	for i, f := range faces {
-		out[i] = Detection{Box: unscale(f.Rectangle, scale), Descriptor: f.Descriptor}
+		out[i] = Detection{Box: unscale(f.Rectangle, scale), Descriptor: f.Descriptor, Described: true, Score: float32(math.NaN())}
 	}
 	return out, nil
 }

@@ -61,9 +61,9 @@ func TestJPEGCarriesTrueColours(t *testing.T) {
 	}
 }
 
-func newEngine(t *testing.T) *Engine {
+func newEngine(t *testing.T) *HOG {
 	t.Helper()
-	e, err := New(testenv.Models(t))
+	e, err := NewHOG(testenv.Models(t))
 	if err != nil {
 		t.Fatal(err)
 	}

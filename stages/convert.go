@@ -10,9 +10,10 @@ import (
 	"github.com/vidtag/vidtag/recog"
 )
 
-// Convert turns each keyframe into what dlib takes: the frame resized by
-// Scale and encoded as JPEG (gocv encodes BGR; libjpeg hands dlib RGB).
-// Other frames pass untouched.
+// Convert turns each keyframe into what go-face takes (the HOG detector):
+// the frame resized by Scale and encoded as JPEG (gocv encodes BGR; libjpeg
+// hands dlib RGB). Other frames pass untouched. The CNN detector reads the
+// frame itself and needs no Convert step.
 type Convert struct {
 	Scale   float64
 	Quality int

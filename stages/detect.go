@@ -8,26 +8,32 @@ import (
 )
 
 // Detect finds faces and their descriptors on keyframes. Several workers
-// share it: each keyframe borrows an engine (a go-face Recognizer, which
-// serialises its calls) from the pool for the time of one call; other
-// frames pass straight through.
+// share it: each keyframe borrows an engine (one loaded set of models, not
+// for concurrent use) from the pool for the time of one call; other frames
+// pass straight through.
 type Detect struct {
 	Pool *recog.Pool
 }
 
 // Process fills f.Detections on keyframes and frees the JPEG.
 func (d *Detect) Process(ctx context.Context, f *Frame) error {
-	if f.JPEG == nil {
+	if !f.Key {
 		return nil
 	}
 	e, err := d.Pool.Get(ctx)
 	if err != nil {
 		return err
 	}
-	dets, err := e.Recognize(f.JPEG.GetBytes(), f.JPEGScale)
+	in := recog.Input{Frame: f.Mat, JPEGScale: f.JPEGScale, Describe: f.Describe}
+	if f.JPEG != nil {
+		in.JPEG = f.JPEG.GetBytes()
+	}
+	dets, err := e.Detect(in)
 	d.Pool.Put(e)
-	f.JPEG.Close()
-	f.JPEG = nil
+	if f.JPEG != nil {
+		f.JPEG.Close()
+		f.JPEG = nil
+	}
 	if err != nil {
 		return fmt.Errorf("frame %d: detect: %w", f.Seq, err)
 	}

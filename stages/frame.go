@@ -18,9 +18,12 @@ type Frame struct {
 	Mat      gocv.Mat      // BGR pixels, full resolution
 	Captured time.Time     // when a live source delivered it (latency is measured from here)
 
-	Cut  bool // a new shot starts here
-	Key  bool // the detector runs on this frame
-	JPEG *gocv.NativeByteBuffer
+	Cut bool // a new shot starts here
+	Key bool // the detector runs on this frame
+	// Describe: the detector also computes the descriptors of the faces
+	// it finds (always, for HOG).
+	Describe bool
+	JPEG     *gocv.NativeByteBuffer
 	// JPEGScale is how the frame was resized before encoding JPEG.
 	JPEGScale  float64
 	Detections []recog.Detection // keyframes only
@@ -38,6 +41,9 @@ type Face struct {
 	Known    bool
 	Distance float64 // of the track's identity to the nearest known face; NaN with no known faces
 	Detected bool    // the detector found it on this frame (else motion carried it)
+	// Score is the detector's confidence in the track's latest detection
+	// (NaN for HOG, which gives none).
+	Score float32
 
 	track *track.Track // set by the tracker; its label is final when the frame leaves
 }

@@ -8,17 +8,26 @@ import (
 )
 
 // Schedule decides which frames the detector sees: every Every-th frame
-// since the last keyframe, and the first frame of every shot. It finds shot
+// since the last keyframe, and the first frame of every shot. Of those, it
+// marks the ones whose faces are also described (Describe): the first of a
+// shot, and the first keyframe DescribeEvery or more frames after the last
+// described one. Finding a face with the CNN costs a fraction of
+// describing it, so faces are found often (boxes stay tight and new faces
+// appear quickly) and described about as often as naming needs. It finds shot
 // cuts by comparing tiny grey thumbnails of consecutive frames: a hard cut
 // changes most pixels at once, motion within a shot changes few. Tracks end
 // at a cut, so boxes never slide from one shot into the next.
 type Schedule struct {
 	Every        int     // detect on every Every-th frame (1: all frames)
 	CutThreshold float64 // mean absolute thumbnail difference (0-255) that marks a cut; 0 disables
-	sinceKey     int
-	thumb, prev  gocv.Mat
-	grey         gocv.Mat
-	started      bool
+	// DescribeEvery is the least distance in frames between described
+	// keyframes (1 or less: describe every keyframe).
+	DescribeEvery int
+	sinceKey      int
+	sinceDescribe int
+	thumb, prev   gocv.Mat
+	grey          gocv.Mat
+	started       bool
 }
 
 // thumbSize is small enough to ignore noise and motion, large enough to see
@@ -44,11 +53,17 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 		s.thumb, s.prev = s.prev, s.thumb
 	}
 	f.Key = !s.started || f.Cut || s.sinceKey+1 >= s.Every
+	f.Describe = f.Key && (!s.started || f.Cut || s.sinceDescribe+1 >= s.DescribeEvery)
 	s.started = true
 	if f.Key {
 		s.sinceKey = 0
 	} else {
 		s.sinceKey++
+	}
+	if f.Describe {
+		s.sinceDescribe = 0
+	} else {
+		s.sinceDescribe++
 	}
 	return nil
 }

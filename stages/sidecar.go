@@ -14,7 +14,7 @@ import (
 // Sidecar writes one JSON object per frame, in frame order, also for frames
 // without faces, and tallies the run:
 //
-//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "track": 3}]}
+//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "track": 3, "score": 0.998}]}
 //
 // The encoding is fixed by hand (times to the millisecond, distances to
 // three decimals) so the same input and settings give byte-identical files.
@@ -114,6 +114,12 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		}
 		b = append(b, `, "track": `...)
 		b = strconv.AppendInt(b, int64(face.Track), 10)
+		b = append(b, `, "score": `...)
+		if s := float64(face.Score); math.IsNaN(s) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, s, 'f', 3, 64)
+		}
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)

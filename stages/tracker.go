@@ -63,7 +63,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	if f.Key {
 		dets := make([]track.Detection, len(f.Detections))
 		for i, d := range f.Detections {
-			dets[i] = track.Detection{Box: d.Box, Descriptor: d.Descriptor}
+			dets[i] = track.Detection{Box: d.Box, Descriptor: d.Descriptor, Described: d.Described, Score: d.Score}
 		}
 		for _, tk := range t.tracker.Observe(f.Seq, dets) {
 			detected[tk] = true
@@ -71,7 +71,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	}
 	f.Faces = f.Faces[:0]
 	for _, tk := range t.tracker.Tracks() {
-		f.Faces = append(f.Faces, Face{Box: tk.Box, Track: tk.ID, Detected: detected[tk], track: tk})
+		f.Faces = append(f.Faces, Face{Box: tk.Box, Track: tk.ID, Detected: detected[tk], Score: tk.Score, track: tk})
 		if tk.Born == f.Seq {
 			t.backfill(f, tk)
 		}
@@ -120,7 +120,7 @@ func (t *Track) backfill(f *Frame, tk *track.Track) {
 				return
 			}
 		}
-		g.Faces = append(g.Faces, Face{Box: box, Track: tk.ID, track: tk})
+		g.Faces = append(g.Faces, Face{Box: box, Track: tk.ID, Score: tk.Score, track: tk})
 		next = g
 	}
 }
@@ -144,13 +144,20 @@ func (t *Track) Flush(context.Context) ([]*Frame, error) {
 	return out, nil
 }
 
-// name copies each track's current identity onto the frame's faces.
+// name copies each track's current identity onto the frame's faces, and
+// drops the faces of tracks not confirmed by the time the frame leaves.
 func name(f *Frame) {
-	for i := range f.Faces {
-		m := f.Faces[i].track.Label()
-		f.Faces[i].Label, f.Faces[i].Known, f.Faces[i].Distance = m.Label, m.Known, m.Distance
-		f.Faces[i].track = nil
+	kept := f.Faces[:0]
+	for _, face := range f.Faces {
+		tk := face.track
+		if !tk.Confirmed {
+			continue
+		}
+		m := tk.Label()
+		face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
+		kept = append(kept, face)
 	}
+	f.Faces = kept
 }
 
 // Close frees the flow images.

@@ -2,6 +2,7 @@ package track
 
 import (
 	"image"
+	"math"
 	"sort"
 
 	"github.com/vidtag/vidtag/gallery"
@@ -23,30 +24,43 @@ type Config struct {
 	// MaxObservations bounds the descriptors kept per track (a sliding
 	// window: older ones fall out of the mean).
 	MaxObservations int
+	// A track is confirmed, and shown, once the detector has found it
+	// ConfirmHits times or once with at least ConfirmScore: a CNN's
+	// one-off false face (a hand, a pattern) is never drawn or named.
+	ConfirmHits  int
+	ConfirmScore float32
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MatchIoU: 0.3, MaxMisses: 2, Tolerance: 0.6, Hysteresis: 0.04, MaxObservations: 64}
+	return Config{MatchIoU: 0.3, MaxMisses: 2, Tolerance: 0.6, Hysteresis: 0.04, MaxObservations: 64, ConfirmHits: 2, ConfirmScore: 0.9}
 }
 
 // Detection is a face the detector found on a keyframe.
 type Detection struct {
 	Box        image.Rectangle
 	Descriptor gallery.Descriptor
+	// Described says Descriptor may name the face; a face the detector
+	// finds but dlib cannot describe well (a profile) is still tracked.
+	Described bool
+	Score     float32 // the detector's confidence; NaN if it gives none
 }
 
 // Track is one face followed over time.
 type Track struct {
 	ID    int
 	Box   image.Rectangle
-	Born  int // sequence number of the first frame
-	Last  int // sequence number of the last detection
-	miss  int // keyframes in a row without a detection
-	obs   []gallery.Descriptor
-	next  int // ring index into obs once full
-	label gallery.Match
-	named bool // label has been set at least once
+	Born  int     // sequence number of the first frame
+	Last  int     // sequence number of the last detection
+	Score float32 // the detector's confidence in the last detection
+	// Confirmed: found often enough, or surely enough, to be a face.
+	Confirmed bool
+	hits      int
+	miss      int // keyframes in a row without a detection
+	obs       []gallery.Descriptor
+	next      int // ring index into obs once full
+	label     gallery.Match
+	named     bool // label has been set at least once
 }
 
 // Label is the track's current identity.
@@ -146,15 +160,22 @@ func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
 	for di, d := range dets {
 		t := owner[di]
 		if t == nil {
-			t = &Track{ID: tr.nextID, Born: seq}
+			// Unknown until a descriptor says otherwise.
+			t = &Track{ID: tr.nextID, Born: seq, label: gallery.Match{Label: gallery.Unknown, Distance: math.NaN()}}
 			tr.nextID++
 			tr.tracks = append(tr.tracks, t)
 			owner[di] = t
 		}
 		t.Box = d.Box
 		t.Last = seq
+		t.Score = d.Score
 		t.miss = 0
-		tr.addObservation(t, d.Descriptor)
+		t.hits++
+		// A detector without a score (HOG) is trusted at once.
+		t.Confirmed = t.Confirmed || t.hits >= tr.cfg.ConfirmHits || !(d.Score < tr.cfg.ConfirmScore)
+		if d.Described {
+			tr.addObservation(t, d.Descriptor)
+		}
 	}
 	return owner
 }

@@ -89,7 +89,7 @@ func observe(cfg Config, descs ...gallery.Descriptor) []gallery.Match {
 	tr := New(cfg, people)
 	var out []gallery.Match
 	for i, d := range descs {
-		ts := tr.Observe(i, []Detection{{Box: box(0, 0, 100), Descriptor: d}})
+		ts := tr.Observe(i, []Detection{{Box: box(0, 0, 100), Descriptor: d, Described: true}})
 		out = append(out, ts[0].Label())
 	}
 	return out

@@ -21,7 +21,7 @@ import (
 // (Euclidean), no tracking. Scale 1 is the fast reference, scale 2 (what
 // face_recognition does by default) the accurate one.
 func naive(ctx context.Context, input, known, modelDir, sidecar string, scale float64) error {
-	rec, err := recog.New(modelDir)
+	rec, err := recog.NewHOG(modelDir)
 	if err != nil {
 		return err
 	}

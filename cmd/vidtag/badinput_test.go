@@ -140,7 +140,7 @@ func TestExistingOutputNeedsForce(t *testing.T) {
 // enrollment photos: the no-face and two-face photos are reported by name
 // and skipped, never guessed at.
 func TestEnrollKnownFolders(t *testing.T) {
-	pool := recog.NewPool(testenv.Models(t), 1, recog.Growth{})
+	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
 	defer pool.Close()
 	known := testenv.Data(t, "known")
 	dir := t.TempDir()
@@ -160,7 +160,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	ctx := context.Background()
 	t.Setenv("VIDTAG_CACHE", "off")
-	g, err := enroll(ctx, dir, pool, zap.New(core))
+	g, err := enroll(ctx, dir, recog.UltraFace, pool, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 
 	// A folder with nothing usable: a warning, and an empty gallery.
 	core, logs = observer.New(zap.WarnLevel)
-	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), pool, zap.New(core))
+	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), recog.UltraFace, pool, zap.New(core))
 	if err != nil || g.Len() != 0 {
 		t.Fatalf("gallery of %d, err %v", g.Len(), err)
 	}

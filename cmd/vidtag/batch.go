@@ -126,7 +126,7 @@ func runBatch(c *cli.Context) error {
 // tagOptions are the tagging settings shared by annotate and batch.
 func tagOptions(s settings) annotate.Options {
 	return annotate.Options{
-		Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
+		Detector: s.Detector, Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, DescribeEvery: s.DescribeEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
 		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
 		Preset: s.Preset, CRF: s.CRF,
 	}

@@ -15,7 +15,11 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/recog"
 )
+
+// hogDetectEvery is detect-every's default with --detector hog.
+const hogDetectEvery = 30
 
 // settings are the knobs shared by annotate, batch and live. Each one is a
 // flag, a VIDTAG_* environment variable and a key of the --config YAML file;
@@ -23,22 +27,24 @@ import (
 // over the default below. configs/default.yaml documents them all (a test
 // keeps it in step with this file).
 type settings struct {
-	Known        string
-	Models       string
-	Workers      int
-	Tolerance    float64
-	DetectEvery  int
-	MinFace      int
-	DetectMP     float64
-	Lookahead    time.Duration
-	CutThreshold float64
-	MaxMisses    int
-	JPEGQuality  int
-	Preset       string
-	CRF          int
-	LogFormat    string
-	LogLevel     string
-	Stats        bool
+	Known         string
+	Models        string
+	Workers       int
+	Detector      string
+	Tolerance     float64
+	DetectEvery   int
+	DescribeEvery int
+	MinFace       int
+	DetectMP      float64
+	Lookahead     time.Duration
+	CutThreshold  float64
+	MaxMisses     int
+	JPEGQuality   int
+	Preset        string
+	CRF           int
+	LogFormat     string
+	LogLevel      string
+	Stats         bool
 }
 
 // defaults are the built-in values (annotate.Defaults, chosen from
@@ -46,7 +52,7 @@ type settings struct {
 var defaults = func() settings {
 	d := annotate.Defaults()
 	return settings{
-		Workers: 0, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, MinFace: d.MinFace,
+		Workers: 0, Detector: d.Detector, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, DescribeEvery: d.DescribeEvery, MinFace: d.MinFace,
 		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
 		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
 	}
@@ -61,10 +67,12 @@ func tagFlags() []cli.Flag {
 	d := defaults
 	return []cli.Flag{
 		altsrc.NewPathFlag(&cli.PathFlag{Name: "known", Usage: "folder of known faces: one photo per person (file name = label) or one sub-folder of photos per person", EnvVars: envVars("known")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "detector", Value: d.Detector, Usage: "face detector: ultraface (a CNN: profiles and 3/4 views too) or hog (dlib's frontal-face HOG, through go-face)", EnvVars: envVars("detector")}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "tolerance", Value: d.Tolerance, Usage: "largest Euclidean descriptor distance that still names a face (face_recognition's units; lower is stricter)", EnvVars: envVars("tolerance")}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: "models", Usage: "folder holding the dlib models (default: ./models, or models/ beside the executable)", EnvVars: envVars("models")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "detector workers, each with its own dlib models (~100 MB each); 0: one per CPU core", EnvVars: envVars("workers")}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: "run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between", EnvVars: envVars("detect-every")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: fmt.Sprintf("run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between (default: %d with ultraface, %d with hog)", d.DetectEvery, hogDetectEvery), EnvVars: envVars("detect-every"), DefaultText: "by detector"}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "describe-every", Value: d.DescribeEvery, Usage: "with ultraface: describe the faces found (dlib's descriptor, the costly part) on a keyframe at least every N frames, and at every shot cut; hog describes every face it finds", EnvVars: envVars("describe-every")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "min-face", Value: d.MinFace, Usage: "smallest face to find, in pixels of the source frame; below 58 the detector upsamples the frame (up to 2x), which costs time", EnvVars: envVars("min-face")}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "detect-megapixels", Value: d.DetectMP, Usage: "cap on the megapixels the detector scans per keyframe (its cost); on large frames this limits upsampling and raises the smallest face found", EnvVars: envVars("detect-megapixels")}),
 		altsrc.NewDurationFlag(&cli.DurationFlag{Name: "lookahead", Value: d.Lookahead, Usage: "how far ahead a face's name may use evidence (offline runs only)", EnvVars: envVars("lookahead")}),
@@ -93,14 +101,19 @@ func videoFlags() []cli.Flag {
 // have been merged, and checks them all at once.
 func readSettings(c *cli.Context) (settings, error) {
 	s := settings{
-		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Tolerance: c.Float64("tolerance"),
-		DetectEvery: c.Int("detect-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
+		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Detector: c.String("detector"), Tolerance: c.Float64("tolerance"),
+		DetectEvery: c.Int("detect-every"), DescribeEvery: c.Int("describe-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
 		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
 		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
 		Preset: defaults.Preset, CRF: defaults.CRF,
 	}
 	if s.Workers == 0 {
 		s.Workers = runtime.NumCPU()
+	}
+	// Each detector has its own cadence (README, "Performance"): HOG on
+	// an upsampled frame costs many times the CNN.
+	if s.Detector == recog.HOGName && !c.IsSet("detect-every") {
+		s.DetectEvery = hogDetectEvery
 	}
 	if hasFlag(c, "preset") {
 		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
@@ -127,9 +140,11 @@ func (s settings) validate() error {
 			errs = append(errs, fmt.Sprintf(format, a...))
 		}
 	}
+	check(slices.Contains(recog.Detectors, s.Detector), "--detector %q: want %s", s.Detector, strings.Join(recog.Detectors, " or "))
 	check(s.Tolerance > 0 && s.Tolerance <= 2, "--tolerance %g: want a distance in (0, 2]", s.Tolerance)
 	check(s.Workers >= 1 && s.Workers <= 256, "--workers %d: want 1 to 256", s.Workers)
 	check(s.DetectEvery >= 1, "--detect-every %d: want 1 or more", s.DetectEvery)
+	check(s.DescribeEvery >= 1, "--describe-every %d: want 1 or more", s.DescribeEvery)
 	check(s.MinFace >= 10, "--min-face %d: want 10 px or more", s.MinFace)
 	check(s.DetectMP >= 0.05, "--detect-megapixels %g: want 0.05 or more", s.DetectMP)
 	check(s.Lookahead >= 0 && s.Lookahead <= time.Minute, "--lookahead %v: want 0 to 1m", s.Lookahead)

@@ -27,11 +27,19 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := models.Verify(dir); err != nil {
+	files := models.CNNFiles
+	if s.Detector == recog.HOGName {
+		files = models.HOGFiles
+	}
+	if err := models.Verify(dir, files...); err != nil {
 		return nil, nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
-	pool := recog.NewPool(dir, s.Workers, recog.Growth{
+	load, err := recog.Loader(dir, s.Detector, s.MinFace)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool := recog.NewPool(load, s.Workers, recog.Growth{
 		OnLoad: func(n int, took time.Duration) {
 			if n == 1 {
 				log.Debug("detector loaded", zap.Duration("took", took))
@@ -44,7 +52,7 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		pool.Close()
 		return nil, nil, ctx.Err()
 	}
-	g, err := enroll(ctx, s.Known, pool, log)
+	g, err := enroll(ctx, s.Known, s.Detector, pool, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -72,7 +80,7 @@ func enrollCache() string {
 
 // enroll loads the known faces; photos it cannot use are warned about by
 // name, and an empty gallery is a warning, not an error.
-func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
+func enroll(ctx context.Context, dir, detector string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
 	if dir == "" {
 		log.Warn("no --known folder: every face will be Unknown")
 		return gallery.New(nil, nil), nil
@@ -94,7 +102,7 @@ func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 		}
 	}
 	if cache := enrollCache(); cache != "" {
-		version := fmt.Sprintf("%s/max%d", models.Digest(), enrollMaxPixels)
+		version := fmt.Sprintf("%s/%s-%d/max%d", models.Digest(), detector, recog.EnrollVersion, enrollMaxPixels)
 		for i, f := range finders {
 			finders[i] = gallery.Cached(cache, version, f)
 		}

@@ -1,0 +1,71 @@
+package recog
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/models"
+)
+
+// Engine is one detector worker's loaded models: it finds faces and
+// describes them. Engines are not for concurrent use; a Pool lends them.
+type Engine interface {
+	// Detect finds and describes the faces on one keyframe.
+	Detect(in Input) ([]Detection, error)
+	// FacesInPhoto finds and describes every face in an image file (for
+	// enrolling known people).
+	FacesInPhoto(path string, maxPixels int) ([]Detection, error)
+	// NeedsJPEG tells the pipeline to hand Detect a JPEG of the frame.
+	NeedsJPEG() bool
+	Close()
+}
+
+// Input is a keyframe as Detect takes it.
+type Input struct {
+	Frame     gocv.Mat // BGR, full resolution
+	JPEG      []byte   // the frame resized by JPEGScale, for engines that NeedsJPEG
+	JPEGScale float64
+	// Describe asks for descriptors; without it an engine may return
+	// boxes only (Described false). HOG always describes.
+	Describe bool
+}
+
+// EnrollVersion changes whenever FacesInPhoto would find or describe a
+// known photo's faces differently, so that cached descriptors are redone.
+const EnrollVersion = 2
+
+// The detectors vidtag offers.
+const (
+	UltraFace = "ultraface" // CNN: profiles and 3/4 views too; dlib describes its boxes
+	HOGName   = "hog"       // dlib's HOG through go-face: frontal faces only
+)
+
+// Detectors lists the valid --detector values, the default first.
+var Detectors = []string{UltraFace, HOGName}
+
+// Loader returns a function that loads one engine of the named detector
+// from the models in dir; minFace is the smallest face (px) a CNN engine
+// looks for in video frames.
+func Loader(dir, detector string, minFace int) (func() (Engine, error), error) {
+	switch detector {
+	case UltraFace:
+		return func() (Engine, error) {
+			e, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, minFace)
+			if err != nil {
+				return nil, err // not a typed nil in the interface
+			}
+			return e, nil
+		}, nil
+	case HOGName:
+		return func() (Engine, error) {
+			e, err := NewHOG(dir)
+			if err != nil {
+				return nil, err
+			}
+			return e, nil
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown detector %q (want one of %v)", detector, Detectors)
+}
