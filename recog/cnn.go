@@ -7,37 +7,36 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/embed"
 	"github.com/vidtag/vidtag/ultraface"
 )
 
-// CNN is the UltraFace path: the CNN finds the faces (profiles too) and
-// dlib's shape predictor and ResNet describe each box. Each CNN owns one
-// copy of the three models (about 35 MB) and is not for concurrent use.
+// CNN is the UltraFace path: the CNN finds the faces (profiles too), and
+// go-face describes each one it can confirm. For that, a crop three faces
+// wide around the box, scaled so the face is about DescribeFace px wide, goes
+// through go-face, whose HOG must find the face again. HOG finds frontal
+// faces only, and that is the point: dlib's descriptor of a profile or a
+// far-turned face lies near strangers' as often as near the person's own
+// (README, "How faces are named"), so such faces are tracked and written,
+// Unknown unless their track is named from frontal views. Each CNN owns one
+// UltraFace network and one go-face Recognizer (which owns the dlib models),
+// and is not for concurrent use.
 type CNN struct {
 	det     *ultraface.Detector
-	emb     *embed.Embedder
+	hog     *HOG
 	minFace int
 	plans   map[image.Point]ultraface.Plan
-	boxes   []image.Rectangle
 	scratch gocv.Mat
 }
 
-// The descriptor gate. dlib's ResNet was trained on roughly frontal faces
-// aligned by 5 landmarks; for a face turned far to the side, or only a few
-// pixels wide, the descriptor it gives lies near strangers' as often as near
-// the person's own (README, "How faces are named"). Such faces are tracked
-// and written, but do not name a track.
 const (
-	// MinDescribedFace is the least box width (px) whose descriptor is used.
-	MinDescribedFace = 32
-	// MaxYaw bounds how far (0 frontal, 1 the nose at an eye) the nose may
-	// sit off the middle between the eyes.
-	MaxYaw = 0.45
+	// DescribeFace is the face width (px) at which a crop is described:
+	// well above HOG's 80 px window, and about what dlib's 150 px chip
+	// holds.
+	DescribeFace = 120
+	// MinDescribedFace is the least box width (px) worth describing:
+	// smaller faces, blown up, give descriptors that name nobody reliably.
+	MinDescribedFace = 24
 )
-
-// PhotoScore is the least detector confidence for a face in a known photo.
-const PhotoScore = 0.9
 
 // NewCNN loads the UltraFace model file and the dlib models in dlibDir.
 // minFace is the smallest face (px) looked for in a video frame.
@@ -46,18 +45,18 @@ func NewCNN(model, dlibDir string, minFace int) (*CNN, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the face detector: %w", err)
 	}
-	emb, err := embed.New(dlibDir)
+	hog, err := NewHOG(dlibDir)
 	if err != nil {
 		det.Close()
 		return nil, err
 	}
-	return &CNN{det: det, emb: emb, minFace: minFace, plans: map[image.Point]ultraface.Plan{}, scratch: gocv.NewMat()}, nil
+	return &CNN{det: det, hog: hog, minFace: minFace, plans: map[image.Point]ultraface.Plan{}, scratch: gocv.NewMat()}, nil
 }
 
 // Close frees the models.
 func (c *CNN) Close() {
 	c.det.Close()
-	c.emb.Close()
+	c.hog.Close()
 	c.scratch.Close()
 }
 
@@ -66,54 +65,77 @@ func (c *CNN) NeedsJPEG() bool { return false }
 
 // Plan is where the detector looks in w x h frames (cached per size).
 func (c *CNN) Plan(w, h int) ultraface.Plan {
-	return c.planFor(w, h, c.minFace)
-}
-
-func (c *CNN) planFor(w, h, minFace int) ultraface.Plan {
 	key := image.Pt(w, h)
-	if minFace != c.minFace {
-		return ultraface.NewPlan(w, h, minFace)
-	}
 	p, ok := c.plans[key]
 	if !ok {
-		p = ultraface.NewPlan(w, h, minFace)
+		p = ultraface.NewPlan(w, h, c.minFace)
 		c.plans[key] = p
 	}
 	return p
 }
 
-// Detect finds the faces in the frame and describes each.
+// Detect finds the faces in the frame, and describes those it can when
+// asked to.
 func (c *CNN) Detect(in Input) ([]Detection, error) {
-	return c.detect(in.Frame, c.Plan(in.Frame.Cols(), in.Frame.Rows()), in.Describe)
-}
-
-func (c *CNN) detect(img gocv.Mat, plan ultraface.Plan, describe bool) ([]Detection, error) {
-	found, err := c.det.Detect(img, plan)
+	found, err := c.det.Detect(in.Frame, c.Plan(in.Frame.Cols(), in.Frame.Rows()))
 	if err != nil || len(found) == 0 {
-		return nil, err
-	}
-	if !describe {
-		out := make([]Detection, len(found))
-		for i, b := range found {
-			out[i] = Detection{Box: b.Rect, Score: b.Score}
-		}
-		return out, nil
-	}
-	c.boxes = c.boxes[:0]
-	for i, b := range found {
-		found[i].Rect = DlibBox(b.Rect, img.Cols(), img.Rows())
-		c.boxes = append(c.boxes, found[i].Rect)
-	}
-	faces, err := c.emb.Embed(img, c.boxes)
-	if err != nil {
 		return nil, err
 	}
 	out := make([]Detection, len(found))
 	for i, b := range found {
-		out[i] = Detection{Box: b.Rect, Score: b.Score, Descriptor: faces[i].Descriptor,
-			Described: b.Rect.Dx()+1 >= MinDescribedFace && math.Abs(Yaw(faces[i].Landmarks)) <= MaxYaw}
+		out[i] = Detection{Box: DlibBox(b.Rect, in.Frame.Cols(), in.Frame.Rows()), Score: b.Score}
+		if !in.Describe || out[i].Box.Dx()+1 < MinDescribedFace {
+			continue
+		}
+		d, ok, err := c.describe(in.Frame, out[i].Box)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Descriptor, out[i].Described = d, ok
 	}
 	return out, nil
+}
+
+// describe runs go-face on a crop around box; ok is false when its HOG does
+// not find the face there.
+func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bool, err error) {
+	w := box.Dx() + 1
+	region := image.Rect(box.Min.X-w, box.Min.Y-w, box.Max.X+w+1, box.Max.Y+w+1).Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
+	crop := frame.Region(region)
+	defer crop.Close()
+	scale := float64(DescribeFace) / float64(w)
+	buf, err := EncodeJPEG(crop, scale, 92, &c.scratch)
+	if err != nil {
+		return d, false, err
+	}
+	defer buf.Close()
+	faces, err := c.hog.Recognize(buf.GetBytes(), scale)
+	if err != nil {
+		return d, false, err
+	}
+	local, best := box.Sub(region.Min), 0.3
+	for _, f := range faces {
+		if v := overlap(f.Box, local); v >= best {
+			d, ok, best = f.Descriptor, true, v
+		}
+	}
+	return d, ok, nil
+}
+
+// overlap is the intersection over union of two boxes.
+func overlap(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ia := float64(in.Dx()) * float64(in.Dy())
+	return ia / (float64(a.Dx())*float64(a.Dy()) + float64(b.Dx())*float64(b.Dy()) - ia)
+}
+
+// FacesInPhoto finds every face in a known person's photo as the HOG path
+// does: enrolment wants frontal faces, described the way video faces are.
+func (c *CNN) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	return c.hog.FacesInPhoto(path, maxPixels)
 }
 
 // DlibBox turns an UltraFace box (tall: forehead to chin) into the square
@@ -128,56 +150,4 @@ func DlibBox(r image.Rectangle, w, h int) image.Rectangle {
 	half := 1.12 * bw / 2
 	return image.Rect(int(math.Round(cx-half)), int(math.Round(cy-half)), int(math.Round(cx+half))-1, int(math.Round(cy+half))-1).
 		Intersect(image.Rect(0, 0, w-1, h-1))
-}
-
-// Yaw estimates from dlib's 5 landmarks how far a face is turned: the
-// nose's offset from the middle between the eyes, along the line through
-// the eyes, in half eye-distances (0 frontal, +-1 the nose level with an
-// eye, beyond for a profile).
-func Yaw(marks [5]image.Point) float64 {
-	e1 := mid(marks[0], marks[1])
-	e2 := mid(marks[2], marks[3])
-	dx, dy := e2[0]-e1[0], e2[1]-e1[1]
-	d2 := dx*dx + dy*dy
-	if d2 < 1 {
-		return math.Inf(1) // eyes on top of each other: not a face seen from the front
-	}
-	nx, ny := float64(marks[4].X)-e1[0], float64(marks[4].Y)-e1[1]
-	t := (nx*dx + ny*dy) / d2 // 0 at e1, 1 at e2
-	return 2*t - 1
-}
-
-func mid(a, b image.Point) [2]float64 {
-	return [2]float64{float64(a.X+b.X) / 2, float64(a.Y+b.Y) / 2}
-}
-
-// FacesInPhoto finds every face in an image file, shrunk to about
-// maxPixels first, looking for faces down to 1/20 of the photo's shorter
-// side.
-func (c *CNN) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	img, err := readPhoto(path)
-	if err != nil {
-		return nil, err
-	}
-	defer img.Close()
-	src, scale := img, math.Sqrt(float64(maxPixels)/float64(img.Cols()*img.Rows()))
-	if scale < 1 {
-		gocv.Resize(img, &c.scratch, image.Point{}, scale, scale, gocv.InterpolationArea)
-		src = c.scratch
-	} else {
-		scale = 1
-	}
-	minFace := max(20, min(src.Cols(), src.Rows())/20)
-	// Known photos are posed: a stricter score keeps a false face (a hand,
-	// a pattern) from making a good photo look like two people.
-	c.det.Score = PhotoScore
-	faces, err := c.detect(src, c.planFor(src.Cols(), src.Rows(), minFace), true)
-	c.det.Score = ultraface.DefaultScore
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	for i := range faces {
-		faces[i].Box = unscale(faces[i].Box, scale)
-	}
-	return faces, nil
 }

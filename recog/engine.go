@@ -34,7 +34,7 @@ type Input struct {
 
 // EnrollVersion changes whenever FacesInPhoto would find or describe a
 // known photo's faces differently, so that cached descriptors are redone.
-const EnrollVersion = 2
+const EnrollVersion = 1
 
 // The detectors vidtag offers.
 const (

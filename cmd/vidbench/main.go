@@ -8,7 +8,11 @@
 //   - naive-2x: the same loop on frames upscaled 2x, the accuracy reference
 //     (slow: by default it runs on the smallest clip only and the others
 //     reuse the scores that "vidbench -full" stored in bench/reference.json);
-//   - vidtag:   "vidtag annotate" with default settings.
+//   - vidtag:   "vidtag annotate" with default settings (the UltraFace CNN);
+//   - vidtag-hog: the same with --detector hog, dlib's HOG through go-face;
+//   - decode:   ffmpeg decoding the clip and nothing else;
+//   - index:    "vidtag batch --sidecar-only" on a folder holding the clip
+//     (archive indexing: sidecar and report, no video written).
 //
 // Scores come from ../shared/tools/eval_tags.py against the ground truth.
 //
@@ -48,6 +52,13 @@ const pythonFPS = 5.0
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "naive" {
 		os.Exit(naiveMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "embed" {
+		if err := embedMain(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "vidbench embed:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -214,6 +225,20 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 	video := float64(gtFrames) / info.FrameRate.Float()
 	out := func(name string) string { return filepath.Join(c.out, clip+"."+name) }
 	d := annotate.Defaults()
+	// batch takes a folder: one holding just this clip.
+	indexIn := out("index-in")
+	if err := os.MkdirAll(indexIn, 0o755); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(input)
+	if err != nil {
+		return nil, err
+	}
+	link := filepath.Join(indexIn, clip+".mp4")
+	os.Remove(link)
+	if err := os.Symlink(abs, link); err != nil {
+		return nil, err
+	}
 
 	variants := []variant{
 		{"ceiling", c.runs, func() *exec.Cmd {
@@ -229,6 +254,19 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 				"--log-level", "warn"}, c.extra...)
 			return exec.CommandContext(ctx, c.vidtag, args...)
 		}, out("vidtag.jsonl"), true},
+		{"vidtag-hog", c.runs, func() *exec.Cmd {
+			args := append([]string{"annotate", input, "-o", out("hog.mp4"), "--known", known, "--models", c.models, "--force",
+				"--log-level", "warn", "--detector", "hog"}, c.extra...)
+			return exec.CommandContext(ctx, c.vidtag, args...)
+		}, out("hog.jsonl"), true},
+		{"decode", c.runs, func() *exec.Cmd {
+			return exec.CommandContext(ctx, "ffmpeg", "-v", "error", "-i", input, "-map", "0:v:0", "-f", "null", "-")
+		}, "", false},
+		{"index", c.runs, func() *exec.Cmd {
+			args := append([]string{"batch", indexIn, "-o", out("index"), "--known", known, "--models", c.models, "--force",
+				"--sidecar-only", "--log-level", "warn"}, c.extra...)
+			return exec.CommandContext(ctx, c.vidtag, args...)
+		}, "", false},
 	}
 	// naive-2x is slow: by default only on the small clip, otherwise from the stored reference.
 	run2x := c.full || clip == "short_hamilton_clip"
@@ -362,8 +400,28 @@ func printTargets(w io.Writer, rows []row) {
 	fmt.Fprintln(w, "targets (vidtag vs references, this run):")
 	for _, clip := range clips {
 		v, n1, n2 := byClip[clip]["vidtag"], byClip[clip]["naive-1x"], byClip[clip]["naive-2x"]
+		hog, ceil, dec, idx := byClip[clip]["vidtag-hog"], byClip[clip]["ceiling"], byClip[clip]["decode"], byClip[clip]["index"]
 		speed := v.fps() / math.Max(n1.fps(), 1e-9)
 		line := fmt.Sprintf("  %-20s fps %.1f = %.2fx naive-1x [>=3: %s], %.2fx real time", clip, v.fps(), speed, ok(speed >= 3), v.videoSeconds/v.median().Seconds())
+		if len(hog.walls) > 0 && len(ceil.walls) > 0 {
+			ceilMax := 1.6
+			if clip == "short_hamilton_clip" {
+				ceilMax = 2
+			}
+			vs := v.median().Seconds() / hog.median().Seconds()
+			vc := v.median().Seconds() / ceil.median().Seconds()
+			line += fmt.Sprintf("; wall %.2fx vidtag-hog's [<=1: %s], %.2fx the ceiling's [<=%g: %s]", vs, ok(vs <= 1), vc, ceilMax, ok(vc <= ceilMax))
+		}
+		if len(idx.walls) > 0 && len(dec.walls) > 0 {
+			r := idx.median().Seconds() / dec.median().Seconds()
+			line += fmt.Sprintf("; index %.2fx a plain decode [<=3: %s]", r, ok(r <= 3))
+		}
+		if v.scores != nil && hog.scores != nil {
+			line += fmt.Sprintf("; detection recall %.4f (hog %.4f)", v.scores.Recall, hog.scores.Recall)
+			if clip == "short_hamilton_clip" {
+				line += fmt.Sprintf(" [>=0.95: %s]", ok(v.scores.Recall >= 0.95))
+			}
+		}
 		if clip == "short_hamilton_clip" {
 			line += fmt.Sprintf(" [>=2: %s], %.1fx face_recognition's ~%g fps", ok(v.videoSeconds/v.median().Seconds() >= 2), v.fps()/pythonFPS, pythonFPS)
 		}

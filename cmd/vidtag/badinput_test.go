@@ -160,7 +160,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	ctx := context.Background()
 	t.Setenv("VIDTAG_CACHE", "off")
-	g, err := enroll(ctx, dir, recog.UltraFace, pool, zap.New(core))
+	g, err := enroll(ctx, dir, pool, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 
 	// A folder with nothing usable: a warning, and an empty gallery.
 	core, logs = observer.New(zap.WarnLevel)
-	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), recog.UltraFace, pool, zap.New(core))
+	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), pool, zap.New(core))
 	if err != nil || g.Len() != 0 {
 		t.Fatalf("gallery of %d, err %v", g.Len(), err)
 	}

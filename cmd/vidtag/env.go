@@ -52,7 +52,7 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		pool.Close()
 		return nil, nil, ctx.Err()
 	}
-	g, err := enroll(ctx, s.Known, s.Detector, pool, log)
+	g, err := enroll(ctx, s.Known, pool, log)
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
@@ -80,7 +80,7 @@ func enrollCache() string {
 
 // enroll loads the known faces; photos it cannot use are warned about by
 // name, and an empty gallery is a warning, not an error.
-func enroll(ctx context.Context, dir, detector string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
+func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
 	if dir == "" {
 		log.Warn("no --known folder: every face will be Unknown")
 		return gallery.New(nil, nil), nil
@@ -102,7 +102,7 @@ func enroll(ctx context.Context, dir, detector string, pool *recog.Pool, log *za
 		}
 	}
 	if cache := enrollCache(); cache != "" {
-		version := fmt.Sprintf("%s/%s-%d/max%d", models.Digest(), detector, recog.EnrollVersion, enrollMaxPixels)
+		version := fmt.Sprintf("%s/v%d/max%d", models.Digest(), recog.EnrollVersion, enrollMaxPixels)
 		for i, f := range finders {
 			finders[i] = gallery.Cached(cache, version, f)
 		}
