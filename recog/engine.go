@@ -7,6 +7,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/models"
+	"github.com/vidtag/vidtag/ultraface"
 )
 
 // Engine is one detector worker's loaded models: it finds faces and
@@ -51,6 +52,10 @@ var Detectors = []string{UltraFace, HOGName}
 func Loader(dir, detector string, minFace int) (func() (Engine, error), error) {
 	switch detector {
 	case UltraFace:
+		// One OpenCV thread per engine: the pool already runs an engine
+		// per core, and a network spreading over every core as well only
+		// adds contention.
+		ultraface.SetThreads(1)
 		return func() (Engine, error) {
 			e, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, minFace)
 			if err != nil {

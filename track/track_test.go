@@ -197,3 +197,53 @@ func TestIoU(t *testing.T) {
 		}
 	}
 }
+
+// TestConfirmation: a track is shown once one detection is sure (score >=
+// 0.93, or no score at all: HOG), or once it has two detections of which
+// one was a frontal face dlib described. Weak detections alone, however
+// many, never confirm it: the CNN's false faces are weak and never frontal.
+func TestConfirmation(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name string
+		dets []Detection // one per keyframe, same place
+		want []bool      // Confirmed after each
+	}{
+		{"sure at once", []Detection{{Score: 0.99}}, []bool{true}},
+		{"HOG, no score", []Detection{{Score: nan, Described: true, Descriptor: ann}}, []bool{true}},
+		{"weak, never frontal", []Detection{{Score: 0.7}, {Score: 0.8}, {Score: 0.91}, {Score: 0.75}}, []bool{false, false, false, false}},
+		{"weak, then frontal", []Detection{{Score: 0.7}, {Score: 0.8, Described: true, Descriptor: ann}}, []bool{false, true}},
+		{"frontal once is not enough", []Detection{{Score: 0.8, Described: true, Descriptor: ann}}, []bool{false}},
+		{"weak, then sure", []Detection{{Score: 0.7}, {Score: 0.95}, {Score: 0.6}}, []bool{false, true, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := New(DefaultConfig(), people)
+			for i, d := range tt.dets {
+				d.Box = box(10*i, 0, 100)
+				got := tr.Observe(i*5, []Detection{d})[0].Confirmed
+				if got != tt.want[i] {
+					t.Fatalf("after detection %d: confirmed %v, want %v", i, got, tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestUndescribedFacesStayUnknown: a face the detector finds but dlib cannot
+// describe (a profile all along) is tracked, and stays Unknown with no
+// distance; a described detection later names the track.
+func TestUndescribedFacesStayUnknown(t *testing.T) {
+	tr := New(DefaultConfig(), people)
+	var tk *Track
+	for i := 0; i < 3; i++ {
+		tk = tr.Observe(i*5, []Detection{{Box: box(0, 0, 100), Score: 0.99, Descriptor: ann}})[0]
+	}
+	if m := tk.Label(); m.Known || m.Label != gallery.Unknown || !math.IsNaN(m.Distance) || tk.Observations() != 0 {
+		t.Fatalf("profile track: %+v with %d observations, want Unknown with no distance", m, tk.Observations())
+	}
+	tk = tr.Observe(15, []Detection{{Box: box(0, 0, 100), Score: 0.99, Descriptor: near(ann, 5, 0.3), Described: true}})[0]
+	if m := tk.Label(); m.Label != "Ann" || tk.ID != 0 {
+		t.Fatalf("after a frontal view: %+v (track %d), want Ann on track 0", m, tk.ID)
+	}
+}

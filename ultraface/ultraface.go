@@ -49,7 +49,8 @@ type Detector struct {
 	scores []float32
 }
 
-// New loads the model file.
+// New loads the model file. Check its sha256 first (package models): OpenCV
+// aborts the process on a file that is not an ONNX network.
 func New(path string) (*Detector, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err

@@ -44,6 +44,13 @@ func TestBadInputs(t *testing.T) {
 	for name := range models.Files {
 		os.WriteFile(filepath.Join(garbageModels, name), []byte("not a model"), 0o644)
 	}
+	// The dlib models without the CNN detector's file.
+	dlibOnly := t.TempDir()
+	for _, name := range models.HOGFiles {
+		if err := os.Symlink(filepath.Join(testenv.Models(t), name), filepath.Join(dlibOnly, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name  string
 		input string // relative to the shared data, or absolute
@@ -62,6 +69,8 @@ func TestBadInputs(t *testing.T) {
 			want:  []string{"out.mp4", "cannot write here"}},
 		{name: "corrupt models", input: "clips/short_hamilton_clip.mp4", extra: []string{"--models", garbageModels}, code: exitFailure,
 			want: []string{garbageModels, "sha256 mismatch"}},
+		{name: "detector model missing", input: "clips/short_hamilton_clip.mp4", extra: []string{"--models", dlibOnly}, code: exitFailure,
+			want: []string{models.UltraFace, "not found", "--detector hog"}},
 		{name: "known folder missing", input: "clips/short_hamilton_clip.mp4", extra: []string{"--known", "/no/such/faces"}, code: exitFailure,
 			want: []string{"/no/such/faces", "known-faces folder not found"}},
 	}

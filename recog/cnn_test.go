@@ -1,0 +1,136 @@
+package recog
+
+import (
+	"image"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/models"
+)
+
+func newCNN(t *testing.T) *CNN {
+	t.Helper()
+	dir := testenv.Models(t)
+	c, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, 29)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// frameAt decodes frame n of a shared clip.
+func frameAt(t *testing.T, clip string, n int) gocv.Mat {
+	t.Helper()
+	vc, err := gocv.VideoCaptureFile(testenv.Data(t, "clips", clip))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vc.Close()
+	m := gocv.NewMat()
+	for i := 0; i <= n; i++ {
+		if !vc.Read(&m) {
+			t.Fatalf("%s has no frame %d", clip, n)
+		}
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestCNNFindsWhatHOGMisses: in Hamilton's frame 30 Alex Lacamoire is in
+// profile. HOG finds nothing; the CNN finds the face (at 0.78 here; the
+// same face scores 0.99 in other frames, which confirms its track), and
+// does not describe it: its HOG confirmation fails, so the profile cannot
+// lend it a name.
+func TestCNNFindsWhatHOGMisses(t *testing.T) {
+	frame := frameAt(t, "short_hamilton_clip.mp4", 30)
+	hog := newEngine(t)
+	buf, err := gocv.IMEncode(gocv.JPEGFileExt, frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	if faces, err := hog.Detect(Input{JPEG: buf.GetBytes(), JPEGScale: 1}); err != nil || len(faces) != 0 {
+		t.Fatalf("HOG found %v (%v); the profile should be beyond it", faces, err)
+	}
+	faces, err := newCNN(t).Detect(Input{Frame: frame, Describe: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 || faces[0].Score < 0.6 || faces[0].Box.Dx() < 150 {
+		t.Fatalf("CNN found %+v; want the one 200 px profile", faces)
+	}
+	if faces[0].Described {
+		t.Errorf("the profile was described: its descriptor would name it")
+	}
+}
+
+// TestCNNDescribesFrontalFaces: on each known photo the CNN finds one sure
+// face, describes it through go-face on a crop, and the descriptor is the
+// one go-face gives for the whole photo (both are HOG-aligned dlib chips,
+// only the crop's scale differs).
+func TestCNNDescribesFrontalFaces(t *testing.T) {
+	c := newCNN(t)
+	for _, name := range []string{"Barack Obama.jpg", "Joe Biden.jpg", "Lin-Manuel Miranda.png", "Alex Lacamoire.png"} {
+		path := testenv.Data(t, "known", name)
+		img := gocv.IMRead(path, gocv.IMReadColor)
+		faces, err := c.Detect(Input{Frame: img, Describe: true})
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sure []Detection
+		for _, f := range faces {
+			if f.Score >= 0.93 {
+				sure = append(sure, f)
+			}
+		}
+		if len(sure) != 1 || !sure[0].Described {
+			t.Errorf("%s: sure faces %+v, want one, described", name, sure)
+			continue
+		}
+		ref, err := c.FacesInPhoto(path, 4_000_000)
+		if err != nil || len(ref) != 1 {
+			t.Fatalf("%s: go-face on the photo: %v, %v", name, ref, err)
+		}
+		if d := gallery.Distance(gallery.Descriptor(sure[0].Descriptor), gallery.Descriptor(ref[0].Descriptor)); d > 0.15 {
+			t.Errorf("%s: crop descriptor %.3f from the photo's", name, d)
+		}
+	}
+}
+
+// TestCNNSkipsDescriptionWhenNotAsked: between described keyframes the CNN
+// returns boxes only.
+func TestCNNSkipsDescriptionWhenNotAsked(t *testing.T) {
+	frame := frameAt(t, "obama_1080p.mp4", 0)
+	faces, err := newCNN(t).Detect(Input{Frame: frame})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) != 1 || faces[0].Described {
+		t.Fatalf("got %+v, want one undescribed face", faces)
+	}
+}
+
+func TestDlibBox(t *testing.T) {
+	// A 100x140 UltraFace box becomes a 112 px square, centred across,
+	// 4% of the height lower, clipped to the frame.
+	got := DlibBox(image.Rect(100, 100, 199, 239), 1000, 1000)
+	if got.Dx()+1 != 112 || got.Dy()+1 != 112 || (got.Min.X+got.Max.X)/2 != 149 || abs((got.Min.Y+got.Max.Y)/2-175) > 1 {
+		t.Errorf("DlibBox = %v", got)
+	}
+	if got := DlibBox(image.Rect(0, 0, 99, 139), 80, 80); got.Min.X < 0 || got.Max.X > 79 || got.Max.Y > 79 {
+		t.Errorf("not clipped: %v", got)
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,158 @@
+package ultraface
+
+import (
+	"encoding/json"
+	"image"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/internal/testenv"
+)
+
+// TestPlan checks where the detector looks: the whole frame alone when it
+// sees faces as small as asked for, tiles otherwise, within the budget, and
+// every face a tile must report lying whole inside some tile.
+func TestPlan(t *testing.T) {
+	tests := []struct {
+		w, h, minFace int
+		windows       int
+		maxSmallest   float64
+	}{
+		{640, 360, 29, 1, 24},     // 640x480 padded: 12 px at 1/2 scale
+		{640, 480, 24, 1, 24},     // already 4:3
+		{360, 640, 29, 1, 32.1},   // portrait: padded at the right to 853x640
+		{1280, 720, 29, 5, 29.5},  // 4 tiles at 12/29
+		{1920, 1080, 29, 5, 40.5}, // 4 tiles, the budget: about 40 px
+		{1920, 1080, 80, 1, 72},   // the whole frame sees 72 px faces
+		{3840, 2160, 29, 5, 84},   // 4K: tiles bring 144 px down to 83
+	}
+	for _, tt := range tests {
+		p := NewPlan(tt.w, tt.h, tt.minFace)
+		if len(p.Windows) != tt.windows || p.Smallest > tt.maxSmallest {
+			t.Errorf("%dx%d min %d: %d windows, smallest %.1f; want %d, <= %.1f", tt.w, tt.h, tt.minFace, len(p.Windows), p.Smallest, tt.windows, tt.maxSmallest)
+		}
+		if full := p.Windows[0]; full.Min != (image.Point{}) || full.Dx() < tt.w || full.Dy() < tt.h || full.Dx()*3 != full.Dy()*4 && abs(full.Dx()*3-full.Dy()*4) > 4 {
+			t.Errorf("%dx%d: whole-frame window %v is not the frame padded to 4:3", tt.w, tt.h, full)
+		}
+		if len(p.Windows) == 1 {
+			continue
+		}
+		// Every TileMaxFace square anywhere in the frame fits in a tile.
+		side := int(p.TileMaxFace)
+		for y := 0; y+side <= tt.h; y += 7 {
+			for x := 0; x+side <= tt.w; x += 7 {
+				face := image.Rect(x, y, x+side, y+side)
+				inside := false
+				for _, w := range p.Windows[1:] {
+					if face.In(w) {
+						inside = true
+						break
+					}
+				}
+				if !inside {
+					t.Fatalf("%dx%d: a %d px face at %v lies in no tile of %v", tt.w, tt.h, side, face.Min, p.Windows)
+				}
+			}
+		}
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func TestCutEdge(t *testing.T) {
+	frame := image.Pt(1280, 720)
+	tile := image.Rect(507, 140, 1280, 720) // cut at the left and top; the right and bottom are the frame's
+	tests := []struct {
+		box  image.Rectangle
+		want bool
+	}{
+		{image.Rect(600, 300, 650, 350), false},
+		{image.Rect(507, 300, 560, 350), true},   // at the cut on the left
+		{image.Rect(600, 141, 650, 190), true},   // at the cut on the top
+		{image.Rect(1200, 600, 1279, 719), false}, // at the frame's own corner
+	}
+	for _, tt := range tests {
+		if got := cutEdge(tt.box, tile, frame.X, frame.Y); got != tt.want {
+			t.Errorf("cutEdge(%v) = %v, want %v", tt.box, got, tt.want)
+		}
+	}
+}
+
+// TestDetectStills runs the network on the shared still images: every
+// reference face is found (IoU >= 0.3 with the ground truth, whose boxes
+// are square dlib-style ones, while UltraFace's reach from forehead to
+// chin) with a score that confirms a track at once (0.93), the photo without
+// a face gives none, and anything else found scores below that.
+func TestDetectStills(t *testing.T) {
+	model := filepath.Join(testenv.Models(t), "fr_detect.onnx")
+	d, err := New(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	raw, err := os.ReadFile(testenv.Data(t, "groundtruth", "images.gt.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gt map[string]struct {
+		Faces []struct {
+			Box [4]int `json:"box"`
+		} `json:"faces"`
+	}
+	if err := json.Unmarshal(raw, &gt); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range gt {
+		img := gocv.IMRead(testenv.Data(t, "images", name), gocv.IMReadColor)
+		found, err := d.Detect(img, NewPlan(img.Cols(), img.Rows(), 29))
+		img.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		const sure = 0.93
+		matched := map[int]bool{}
+		for _, w := range want.Faces {
+			ref := image.Rect(w.Box[0], w.Box[1], w.Box[2], w.Box[3])
+			ok := false
+			for i, f := range found {
+				if iou(f.Rect, ref) >= 0.3 && f.Score >= sure {
+					ok, matched[i] = true, true
+				}
+			}
+			if !ok {
+				t.Errorf("%s: no sure box %v among %v", name, ref, found)
+			}
+		}
+		for i, f := range found {
+			if !matched[i] && f.Score >= sure {
+				t.Errorf("%s: a sure face %v that is not in the ground truth", name, f)
+			}
+		}
+	}
+}
+
+func iou(a, b image.Rectangle) float64 {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return 0
+	}
+	ia := float64(in.Dx() * in.Dy())
+	return ia / (float64(a.Dx()*a.Dy()+b.Dx()*b.Dy()) - ia)
+}
+
+// TestMissingModel: a missing file is an error. (A file that is not an
+// ONNX network makes OpenCV abort the process, which gocv cannot catch:
+// package models checks the file's sha256 before anything loads it.)
+func TestMissingModel(t *testing.T) {
+	if _, err := New(filepath.Join(t.TempDir(), "none.onnx")); err == nil {
+		t.Fatal("no error for a missing model")
+	}
+}
