@@ -75,8 +75,8 @@ func TestCutEdge(t *testing.T) {
 		want bool
 	}{
 		{image.Rect(600, 300, 650, 350), false},
-		{image.Rect(507, 300, 560, 350), true},   // at the cut on the left
-		{image.Rect(600, 141, 650, 190), true},   // at the cut on the top
+		{image.Rect(507, 300, 560, 350), true},    // at the cut on the left
+		{image.Rect(600, 141, 650, 190), true},    // at the cut on the top
 		{image.Rect(1200, 600, 1279, 719), false}, // at the frame's own corner
 	}
 	for _, tt := range tests {
