@@ -16,7 +16,7 @@ import (
 // through go-face, whose HOG must find the face again. HOG finds frontal
 // faces only, and that is the point: dlib's descriptor of a profile or a
 // far-turned face lies near strangers' as often as near the person's own
-// (README, "How faces are named"), so such faces are tracked and written,
+// (README, "How it works"), so such faces are tracked and written,
 // Unknown unless their track is named from frontal views. Each CNN owns one
 // UltraFace network and one go-face Recognizer (which owns the dlib models),
 // and is not for concurrent use.

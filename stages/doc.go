@@ -4,7 +4,8 @@
 // A *Frame owns its Mat: whoever holds the frame may read and draw on it, and
 // the pipeline runner releases it exactly once (Frame.Release). Results ride
 // on the frame (keyframe flag, JPEG, detections, tracked faces) instead of
-// travelling on side channels. Per-worker state that is not safe to share
-// (a go-face Recognizer, a scratch Mat) lives in the stage value, one per
-// worker.
+// travelling on side channels. State that is not safe to share lives with
+// one owner: a scratch Mat in its stage value, a detector engine (models
+// that serialise their calls) in the pool that lends it to one worker at a
+// time.
 package stages
