@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -52,7 +53,7 @@ type Options struct {
 	Force       bool      // overwrite existing outputs
 	SidecarOnly bool      // skip the video (fast indexing)
 
-	Tolerance    float64       // max distance to a known face
+	Tolerance    float64       // max distance to a known person; 0: auto (identity.Calibrate)
 	DetectEvery  int           // frames between keyframes
 	MinFace      int           // smallest face to find, px
 	DetectPixels float64       // cap on pixels per detection (cost)
@@ -78,7 +79,7 @@ type Options struct {
 // "Performance"); the CLI's flags start from them.
 func Defaults() Options {
 	return Options{
-		Tolerance:    0.6,
+		Tolerance:    0, // auto
 		DetectEvery:  30,
 		MinFace:      29,
 		DetectPixels: 2.1e6,
@@ -123,6 +124,18 @@ type Result struct {
 	Stats                  *pipeline.Stats
 	Source                 Source // the input's size and time when the run started
 	Settings               string
+	Tolerance              float64 // the tolerance used
+	ToleranceAuto          bool    // picked by --tolerance auto
+}
+
+// Tolerance resolves a tolerance setting: 0 means auto, calibrated from the
+// known faces in g (identity.Calibrate). It also says how it was picked.
+func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
+	if setting > 0 {
+		return setting, "set by --tolerance"
+	}
+	c := identity.Calibrate(identity.FromGallery(g))
+	return c.Tolerance, "auto: " + c.String()
 }
 
 // FPS is frames processed per wall-clock second.
@@ -236,7 +249,9 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		detectors[i] = detect
 	}
 	tcfg := track.DefaultConfig()
-	tcfg.Tolerance, tcfg.MaxMisses = opt.Tolerance, opt.MaxMisses
+	tol, how := Tolerance(opt.Tolerance, env.Gallery)
+	log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
+	tcfg.Rule, tcfg.MaxMisses = identity.DefaultRule(tol), opt.MaxMisses
 	lookahead := int(math.Round(opt.Lookahead.Seconds() * info.FrameRate.Float()))
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
@@ -276,7 +291,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	res := &Result{Input: opt.Input, Output: opt.Output, Sidecar: opt.Sidecar,
 		Frames: t.Frames, FramesExpected: info.Frames, Truncated: reader.Truncated(),
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
-		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings}
+		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings,
+		Tolerance: tol, ToleranceAuto: opt.Tolerance == 0}
 	if res.FrameRate > 0 {
 		res.Duration = float64(res.Frames) / res.FrameRate
 	}

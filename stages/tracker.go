@@ -82,6 +82,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	if len(t.held) > t.Lookahead {
 		out = []*Frame{t.held[0]}
 		t.held = t.held[1:]
+		t.tracker.Rename()
 		name(out[0])
 	}
 	// Keep the greys of the held frames and of the newest one (the next
@@ -138,6 +139,7 @@ func (t *Track) newGrey() gocv.Mat {
 func (t *Track) Flush(context.Context) ([]*Frame, error) {
 	out := t.held
 	t.held = nil
+	t.tracker.Rename()
 	for _, f := range out {
 		name(f)
 	}
@@ -149,6 +151,7 @@ func name(f *Frame) {
 	for i := range f.Faces {
 		m := f.Faces[i].track.Label()
 		f.Faces[i].Label, f.Faces[i].Known, f.Faces[i].Distance = m.Label, m.Known, m.Distance
+		f.Faces[i].Margin, f.Faces[i].Crowd = m.Margin, m.Crowd
 		f.Faces[i].track = nil
 	}
 }

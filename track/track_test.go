@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/identity"
 )
 
 func box(x, y, w int) image.Rectangle { return image.Rect(x, y, x+w, y+w) }
@@ -85,9 +86,9 @@ func TestMissesAndMotionLoss(t *testing.T) {
 
 // observe feeds one face's descriptors to a fresh track and returns the
 // label after each.
-func observe(cfg Config, descs ...gallery.Descriptor) []gallery.Match {
+func observe(cfg Config, descs ...gallery.Descriptor) []identity.Decision {
 	tr := New(cfg, people)
-	var out []gallery.Match
+	var out []identity.Decision
 	for i, d := range descs {
 		ts := tr.Observe(i, []Detection{{Box: box(0, 0, 100), Descriptor: d}})
 		out = append(out, ts[0].Label())

@@ -77,7 +77,7 @@ func TestUsageErrors(t *testing.T) {
 		{"no input", []string{"annotate", "-o", "y.mp4"}, "annotate takes one INPUT video"},
 		{"no output", []string{"annotate", "x.mp4"}, "annotate needs -o OUTPUT.mp4"},
 		{"bad knobs", []string{"annotate", "x.mp4", "-o", "y.mp4", "--tolerance", "0", "--detect-every", "0", "--preset", "turbo"},
-			"--tolerance 0: want a distance in (0, 2]; --detect-every 0: want 1 or more; --preset \"turbo\""},
+			"--tolerance 0: want auto or a distance in (0, 2]; --detect-every 0: want 1 or more; --preset \"turbo\""},
 		{"unknown command", []string{"annotat"}, "unknown command \"annotat\""},
 		{"missing config", []string{"annotate", "x.mp4", "-o", "y.mp4", "--config", "/no/such.yaml"}, "config /no/such.yaml: no such file"},
 	}
