@@ -3,6 +3,7 @@ package identity
 import (
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/vidtag/vidtag/gallery"
 )
@@ -49,7 +50,7 @@ type CheckReport struct {
 	Calibration Calibration
 	People      []PersonCheck
 	Outliers    []Outlier
-	LookAlikes  []Pair
+	LookAlikes  []Pair // closest first
 	Advice      []string
 }
 
@@ -99,6 +100,7 @@ func Check(k *Known, name func(person string, i int) string) *CheckReport {
 			}
 		}
 	}
+	sort.SliceStable(r.LookAlikes, func(a, b int) bool { return r.LookAlikes[a].Distance < r.LookAlikes[b].Distance })
 	r.Advice = advice(r, name)
 	return r
 }
