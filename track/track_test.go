@@ -198,3 +198,49 @@ func TestIoU(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDescriptor: a detection without a descriptor (zero) is tracked but
+// adds no evidence; a track without any is Unknown with no distance.
+func TestNoDescriptor(t *testing.T) {
+	tr := New(DefaultConfig(), people)
+	ts := tr.Observe(0, []Detection{{Box: box(0, 0, 100)}})
+	if m := ts[0].Label(); m.Known || !math.IsNaN(m.Distance) || ts[0].Observations() != 0 {
+		t.Fatalf("no descriptor: %+v, %d observations", m, ts[0].Observations())
+	}
+	ts = tr.Observe(1, []Detection{{Box: box(2, 0, 100), Descriptor: near(ann, 5, 0.2)}})
+	ts = tr.Observe(2, []Detection{{Box: box(4, 0, 100)}})
+	if m := ts[0].Label(); m.Label != "Ann" || ts[0].Observations() != 1 {
+		t.Errorf("after one descriptor and a profile: %+v, %d observations", m, ts[0].Observations())
+	}
+}
+
+// TestCrowd: a face near Ann is named Ann, unless a stranger's track of the
+// same video (ended, not named) lies nearer it than Ann does.
+func TestCrowd(t *testing.T) {
+	face := near(ann, 5, 0.45)
+	stranger := near(face, 9, 0.2) // 0.2 from the face, 0.49 from Ann
+	cfg := DefaultConfig()
+	cfg.Rule.Tolerance = 0.48
+	tr := New(cfg, people)
+	if m := tr.Observe(0, []Detection{{Box: box(0, 0, 100), Descriptor: face}})[0].Label(); m.Label != "Ann" {
+		t.Fatalf("alone: %+v", m)
+	}
+	// A shot cut ends it; then the stranger's track: Unknown (0.49 > 0.48), and it ends.
+	tr.Reset()
+	if m := tr.Observe(1, []Detection{{Box: box(0, 0, 100), Descriptor: stranger}})[0].Label(); m.Known {
+		t.Fatalf("stranger named: %+v", m)
+	}
+	tr.Reset()
+	m := tr.Observe(2, []Detection{{Box: box(0, 0, 100), Descriptor: face}})[0].Label()
+	if m.Known || math.Abs(m.Crowd-0.45/0.2) > 1e-3 {
+		t.Errorf("face nearer a stranger of the video than Ann: %+v, want Unknown with crowd 2.25", m)
+	}
+	// A live unnamed track counts too, and Rename applies what came since.
+	tr = New(cfg, people)
+	tr.Observe(0, []Detection{{Box: box(0, 0, 100), Descriptor: face}})
+	tr.Observe(1, []Detection{{Box: box(0, 0, 100), Descriptor: face}, {Box: box(300, 0, 100), Descriptor: stranger}})
+	tr.Rename()
+	if m := tr.Tracks()[0].Label(); m.Known {
+		t.Errorf("live stranger beside it: %+v, want Unknown", m)
+	}
+}
