@@ -258,7 +258,8 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 		}
 	}()
 	cfg := track.DefaultConfig()
-	tol, _ := annotate.Tolerance(s.opt.Tag.Tolerance, s.env.Gallery)
+	tol, how := annotate.Tolerance(s.opt.Tag.Tolerance, s.env.Gallery)
+	s.log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
 	cfg.Rule, cfg.MaxMisses = identity.DefaultRule(tol), s.opt.Tag.MaxMisses
 	tr := track.New(cfg, s.env.Gallery)
 	flow := stages.NewFlow(s.cap.w, s.cap.h)

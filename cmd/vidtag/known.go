@@ -100,7 +100,7 @@ func runKnownCheck(c *cli.Context) error {
 
 func printCheck(w io.Writer, dir string, nPhotos int, known *identity.Known, rep *identity.CheckReport, pathOf map[string][]string, skipped []string) {
 	fmt.Fprintf(w, "%s: %d people, %d of %d photos usable\n", dir, len(known.People()), nPhotos-len(skipped), nPhotos)
-	fmt.Fprintf(w, "tolerance auto picks %.3f: %s\n", rep.Calibration.Tolerance, rep.Calibration)
+	fmt.Fprintf(w, "tolerance auto picks %s\n", strings.TrimPrefix(rep.Calibration.String(), "tolerance "))
 	rel := func(p string) string {
 		if r, err := filepath.Rel(dir, p); err == nil {
 			return r
