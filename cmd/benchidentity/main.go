@@ -61,7 +61,7 @@ func run(w io.Writer, data, modelsDir string, trials int, seed int64, withPhotos
 		return err
 	}
 	fmt.Fprintf(w, "crowded set: %d people, %d descriptors; K=10 enrolled, 20 strangers, %d trials\n", len(crowded), count(crowded), trials)
-	report(w, crowded, protocol{K: 10, Strangers: 20, Trials: trials, Seed: seed})
+	check(w, "crowded", report(w, crowded, protocol{K: 10, Strangers: 20, Trials: trials, Seed: seed}), crowdedTargets)
 	if !withPhotos {
 		return nil
 	}
@@ -71,7 +71,7 @@ func run(w io.Writer, data, modelsDir string, trials int, seed int64, withPhotos
 	}
 	fmt.Fprintf(w, "\nphoto set: %d people, %d photos embedded (%d without a face); K=6 enrolled, the other 7 strangers, %d trials\n",
 		len(ps), count(ps), skipped, trials)
-	report(w, ps, protocol{K: 6, Strangers: 7, Trials: trials, Seed: seed})
+	check(w, "photos", report(w, ps, protocol{K: 6, Strangers: 7, Trials: trials, Seed: seed}), photoTargets)
 	return nil
 }
 
@@ -121,9 +121,15 @@ func (t tally) rates() (correct, strangers, falseName float64) {
 	return
 }
 
-func report(w io.Writer, people []person, p protocol) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "enrolled\ttrack\trule\ttolerance\tcorrect-name\tstrangers named\tfalse-name\tprobes (known/strangers)")
+// key names one row of the results.
+type key struct {
+	e, n int
+	rule string
+}
+
+// measure runs every configuration and returns the tallies.
+func measure(people []person, p protocol) map[key]tally {
+	out := map[key]tally{}
 	for _, e := range []int{1, 3} {
 		for _, n := range []int{1, 3} {
 			for _, r := range rules {
@@ -131,12 +137,52 @@ func report(w io.Writer, people []person, p protocol) {
 				for trial := 0; trial < p.Trials; trial++ {
 					t = add(t, runTrial(people, p, e, n, r, p.Seed+int64(trial)))
 				}
+				out[key{e, n, r.name}] = t
+			}
+		}
+	}
+	return out
+}
+
+// target is one of the targets for the new rule.
+type target struct {
+	e, n                 int
+	minCorrect, maxFalse float64
+}
+
+func check(w io.Writer, set string, res map[key]tally, targets []target) {
+	for _, tg := range targets {
+		c, _, f := res[key{tg.e, tg.n, rules[1].name}].rates()
+		verdict := "met"
+		if c < tg.minCorrect || f > tg.maxFalse {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(w, "target %s %d enrolled / tracks of %d: correct-name %.3f (want >= %.2f), false-name %.3f (want <= %.2f): %s\n",
+			set, tg.e, tg.n, c, tg.minCorrect, f, tg.maxFalse, verdict)
+	}
+}
+
+// The targets.
+var (
+	crowdedTargets = []target{{3, 3, 0.70, 0.10}, {1, 1, 0, 0.25}}
+	photoTargets   = []target{{3, 3, 0.95, 0.02}}
+)
+
+func report(w io.Writer, people []person, p protocol) map[key]tally {
+	res := measure(people, p)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "enrolled\ttrack\trule\ttolerance\tcorrect-name\tstrangers named\tfalse-name\tprobes (known/strangers)")
+	for _, e := range []int{1, 3} {
+		for _, n := range []int{1, 3} {
+			for _, r := range rules {
+				t := res[key{e, n, r.name}]
 				c, s, f := t.rates()
 				fmt.Fprintf(tw, "%d\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%d/%d\n", e, n, r.name, t.tolSum/float64(p.Trials), c, s, f, t.knownProbes, t.strangerProbes)
 			}
 		}
 	}
 	tw.Flush()
+	return res
 }
 
 func add(a, b tally) tally {

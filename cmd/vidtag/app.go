@@ -115,8 +115,15 @@ func interspersed(app *cli.App, args []string) []string {
 			cmd = c
 		}
 	}
-	if cmd == nil || len(cmd.Subcommands) > 0 {
+	if cmd == nil {
 		return args
+	}
+	if len(cmd.Subcommands) > 0 { // "known check DIR --models M": the same, one level down
+		if len(args) < 3 {
+			return args
+		}
+		sub := &cli.App{Commands: cmd.Subcommands}
+		return append([]string{args[0]}, interspersed(sub, args[1:])...)
 	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {

@@ -59,6 +59,8 @@ func TestInterspersedFlags(t *testing.T) {
 		{"vidtag annotate in.mp4 --sidecar - -o=x.mp4", "vidtag annotate --sidecar - -o=x.mp4 -- in.mp4"},
 		{"vidtag annotate -- -weird.mp4 -o x", "vidtag annotate -- -weird.mp4 -o x"},
 		{"vidtag nosuch a -b", "vidtag nosuch a -b"},
+		{"vidtag known check dir --models m", "vidtag known check --models m -- dir"},
+		{"vidtag known", "vidtag known"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(interspersed(app, strings.Fields(tt.in)), " "); got != tt.want {
