@@ -20,6 +20,10 @@ const (
 	// / distance to the nearest stranger face of the video) that still
 	// names a face: the face must be nearer the person than any stranger.
 	DefaultCrowdRatio = 1.0
+	// DefaultFarRival: a next-nearest person farther than this is no
+	// rival (beyond any tolerance auto picks: nobody would take the face
+	// for them), so the margin does not apply.
+	DefaultFarRival = 0.65
 )
 
 // Rule is what a name needs.
@@ -34,11 +38,14 @@ type Rule struct {
 	// CrowdRatio is the largest crowd ratio that still names a face; 0 or
 	// less ignores the crowd.
 	CrowdRatio float64
+	// FarRival: the margin applies only when the next-nearest person is at
+	// most this far; 0 or less: always.
+	FarRival float64
 }
 
 // DefaultRule is the rule with tolerance tol.
 func DefaultRule(tol float64) Rule {
-	return Rule{Tolerance: tol, Ratio: DefaultRatio, CrowdRatio: DefaultCrowdRatio}
+	return Rule{Tolerance: tol, Ratio: DefaultRatio, CrowdRatio: DefaultCrowdRatio, FarRival: DefaultFarRival}
 }
 
 // Known is the enrolled set, grouped by person. It is read-only after New
@@ -131,7 +138,8 @@ func None() Decision {
 //
 // with d to a person's mean descriptor, Q the next-nearest known person and
 // S the nearest stranger: a face about as close to someone else, or to a
-// stranger of the same video, as to P is not P.
+// stranger of the same video, as to P is not P. A Q farther than FarRival
+// is no rival: nobody would take the face for Q.
 func (k *Known) Decide(x Descriptor, strangers []Descriptor, r Rule) Decision {
 	dec := None()
 	if len(k.people) == 0 {
@@ -168,6 +176,7 @@ func (k *Known) Decide(x Descriptor, strangers []Descriptor, r Rule) Decision {
 	if !math.IsInf(d2, 1) {
 		dec.Margin = ratio(d1, d2)
 	}
+	marginOK := math.IsNaN(dec.Margin) || dec.Margin <= r.Ratio || (r.FarRival > 0 && d2 > r.FarRival)
 	if r.CrowdRatio > 0 && len(strangers) > 0 {
 		ds := math.Inf(1)
 		for _, s := range strangers {
@@ -175,8 +184,7 @@ func (k *Known) Decide(x Descriptor, strangers []Descriptor, r Rule) Decision {
 		}
 		dec.Crowd = ratio(d1, ds)
 	}
-	if d1 <= r.Tolerance && (math.IsNaN(dec.Margin) || dec.Margin <= r.Ratio) &&
-		(math.IsNaN(dec.Crowd) || dec.Crowd <= r.CrowdRatio) {
+	if d1 <= r.Tolerance && marginOK && (math.IsNaN(dec.Crowd) || dec.Crowd <= r.CrowdRatio) {
 		dec.Label, dec.Known = k.people[best], true
 	}
 	return dec

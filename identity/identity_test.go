@@ -28,24 +28,39 @@ func TestDecide(t *testing.T) {
 	twin := desc(0.9, 0.3)          // Ann's look-alike: 0.32 from Ann, 1.06 from Bob
 	photos := []Descriptor{at(ann, 5, 0.1), bob, at(ann, 5, -0.1)}
 	k := New([]string{"Ann", "Bob", "Ann"}, photos)
+	// Cy: Ann's close look-alike (0.3 from her); Dee: less close (0.45).
+	withCy := append(append([]Descriptor(nil), photos...), at(ann, 8, 0.3))
+	withDee := append(append([]Descriptor(nil), photos...), at(ann, 9, 0.45))
+	sets := map[string]*Known{
+		"":    k,
+		"Cy":  New([]string{"Ann", "Bob", "Ann", "Cy"}, withCy),
+		"Dee": New([]string{"Ann", "Bob", "Ann", "Dee"}, withDee),
+	}
+	setPhotos := map[string][]Descriptor{"": photos, "Cy": withCy, "Dee": withDee}
+	farFace := at(at(ann, 10, float32(math.Sqrt(0.3264))), 9, 0.1) // 0.58 from Ann, 0.67 from Dee
 	rule := DefaultRule(0.6)
 	tests := []struct {
 		name      string
+		set       string // "" (Ann, Bob), "Cy" or "Dee" besides
 		face      Descriptor
 		strangers []Descriptor
 		want      string
 		margin    float64 // NaN: no margin expected
 		crowd     float64
 	}{
-		{"near Ann, far from Bob", at(ann, 7, 0.3), nil, "Ann", 0.3 / math.Sqrt(2+0.09), math.NaN()},
-		{"beyond the tolerance", at(ann, 7, 0.65), nil, gallery.Unknown, 0.65 / math.Sqrt(2+0.65*0.65), math.NaN()},
-		{"halfway between Ann and Bob", desc(0.5, 0.5), nil, gallery.Unknown, 1, math.NaN()},
-		{"nearer a stranger of the video than Ann", at(ann, 7, 0.3), []Descriptor{at(ann, 7, 0.5)}, gallery.Unknown, 0.3 / math.Sqrt(2+0.09), 0.3 / 0.2},
-		{"nearer Ann than any stranger", at(ann, 7, 0.2), []Descriptor{twin, bob}, "Ann", 0.2 / math.Sqrt(2+0.04), 0.2 / math.Sqrt(0.01+0.09+0.04)},
+		{"near Ann, far from Bob", "", at(ann, 7, 0.3), nil, "Ann", 0.3 / math.Sqrt(2+0.09), math.NaN()},
+		{"beyond the tolerance", "", at(ann, 7, 0.65), nil, gallery.Unknown, 0.65 / math.Sqrt(2+0.65*0.65), math.NaN()},
+		{"halfway between Ann and Bob", "", desc(0.5, 0.5), nil, gallery.Unknown, 1, math.NaN()},
+		// 0.55 from Ann, 0.63 from Cy: Cy is a rival.
+		{"about as near a look-alike", "Cy", at(ann, 7, 0.55), nil, gallery.Unknown, 0.55 / math.Sqrt(0.55*0.55+0.09), math.NaN()},
+		// 0.58 from Ann, 0.67 from Dee: beyond 0.65, Dee is no rival.
+		{"the next person beyond any tolerance", "Dee", farFace, nil, "Ann", 0.58 / 0.67, math.NaN()},
+		{"nearer a stranger of the video than Ann", "", at(ann, 7, 0.3), []Descriptor{at(ann, 7, 0.5)}, gallery.Unknown, 0.3 / math.Sqrt(2+0.09), 0.3 / 0.2},
+		{"nearer Ann than any stranger", "", at(ann, 7, 0.2), []Descriptor{twin, bob}, "Ann", 0.2 / math.Sqrt(2+0.04), 0.2 / math.Sqrt(0.01+0.09+0.04)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := k.Decide(tt.face, tt.strangers, rule)
+			d := sets[tt.set].Decide(tt.face, tt.strangers, rule)
 			if d.Label != tt.want || d.Known != (tt.want != gallery.Unknown) {
 				t.Fatalf("%+v, want %s", d, tt.want)
 			}
@@ -54,7 +69,7 @@ func TestDecide(t *testing.T) {
 			}
 			// The sidecar's distance stays the plain distance to the nearest known face.
 			want := math.Inf(1)
-			for _, p := range photos {
+			for _, p := range setPhotos[tt.set] {
 				want = math.Min(want, gallery.Distance(tt.face, p))
 			}
 			if !near(d.Distance, want) {

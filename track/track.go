@@ -240,7 +240,8 @@ func (tr *Tracker) decide(t *Track) identity.Decision {
 	if t.label.Known && !m.Known && m.Nearest == t.label.Label {
 		h := tr.cfg.Hysteresis
 		within := func(v, limit float64) bool { return math.IsNaN(v) || limit <= 0 || v <= limit+h }
-		if m.PersonDistance <= r.Tolerance+h && within(m.Margin, r.Ratio) && within(m.Crowd, r.CrowdRatio) {
+		far := r.FarRival > 0 && !math.IsNaN(m.Margin) && m.PersonDistance/m.Margin > r.FarRival
+		if m.PersonDistance <= r.Tolerance+h && (far || within(m.Margin, r.Ratio)) && within(m.Crowd, r.CrowdRatio) {
 			m.Label, m.Known = t.label.Label, true
 		}
 	}
