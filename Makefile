@@ -12,7 +12,7 @@ OUTPUT  ?= out/demo.mp4
 # timed runs per variant in make bench (round-robin; min and median)
 RUNS    ?= 5
 
-.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch bench-embed clean
+.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch bench-embed bench-identity clean
 
 all: build
 
@@ -40,6 +40,10 @@ bench-batch: build
 # Two ways to name the faces the CNN finds, side by side (cmd/vidbench/embed.go).
 bench-embed: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench embed -data "$(DATA)"
+
+# the identity decision on the crowded descriptors and the identities/ photos
+bench-identity: setup
+	$(GO) run ./cmd/benchidentity -data "$(DATA)"
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"

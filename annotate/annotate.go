@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -54,7 +55,7 @@ type Options struct {
 	SidecarOnly bool      // skip the video (fast indexing)
 
 	Detector      string        // recog.UltraFace or recog.HOGName
-	Tolerance     float64       // max distance to a known face
+	Tolerance     float64       // max distance to a known person; 0: auto (identity.Calibrate)
 	DetectEvery   int           // frames between keyframes
 	DescribeEvery int           // least frames between keyframes whose faces are described (CNN)
 	MinFace       int           // smallest face to find, px
@@ -82,7 +83,7 @@ type Options struct {
 func Defaults() Options {
 	return Options{
 		Detector:      recog.UltraFace,
-		Tolerance:     0.6,
+		Tolerance:     0, // auto
 		DetectEvery:   5,
 		DescribeEvery: 10,
 		MinFace:       29,
@@ -128,6 +129,18 @@ type Result struct {
 	Stats                  *pipeline.Stats
 	Source                 Source // the input's size and time when the run started
 	Settings               string
+	Tolerance              float64 // the tolerance used
+	ToleranceAuto          bool    // picked by --tolerance auto
+}
+
+// Tolerance resolves a tolerance setting: 0 means auto, calibrated from the
+// known faces in g (identity.Calibrate). It also says how it was picked.
+func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
+	if setting > 0 {
+		return setting, "set by --tolerance"
+	}
+	c := identity.Calibrate(identity.FromGallery(g))
+	return c.Tolerance, "auto: " + c.String()
 }
 
 // FPS is frames processed per wall-clock second.
@@ -256,7 +269,9 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		detectors[i] = detect
 	}
 	tcfg := track.DefaultConfig()
-	tcfg.Tolerance, tcfg.MaxMisses = opt.Tolerance, opt.MaxMisses
+	tol, how := Tolerance(opt.Tolerance, env.Gallery)
+	log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
+	tcfg.Rule, tcfg.MaxMisses = identity.DefaultRule(tol), opt.MaxMisses
 	lookahead := int(math.Round(opt.Lookahead.Seconds() * info.FrameRate.Float()))
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
@@ -298,7 +313,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	res := &Result{Input: opt.Input, Output: opt.Output, Sidecar: opt.Sidecar,
 		Frames: t.Frames, FramesExpected: info.Frames, Truncated: reader.Truncated(),
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
-		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings}
+		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings,
+		Tolerance: tol, ToleranceAuto: opt.Tolerance == 0}
 	if res.FrameRate > 0 {
 		res.Duration = float64(res.Frames) / res.FrameRate
 	}

@@ -17,21 +17,25 @@ import (
 
 // Report is the run report written by --report, one JSON object.
 type Report struct {
-	Input          string            `json:"input"`
-	Output         string            `json:"output,omitempty"`
-	Sidecar        string            `json:"sidecar,omitempty"`
-	Frames         int               `json:"frames"`
-	FramesExpected int               `json:"frames_expected"`
-	Truncated      bool              `json:"truncated"`
-	Faces          int               `json:"faces"`
-	UnknownFaces   int               `json:"unknown_faces"`
-	Tracks         int               `json:"tracks"`
-	FPS            float64           `json:"fps"`
-	WallSeconds    float64           `json:"wall_seconds"`
-	VideoSeconds   float64           `json:"video_seconds"`
-	RealTime       float64           `json:"realtime_factor"`
-	DetectScale    float64           `json:"detect_scale"`
-	People         map[string]Person `json:"people"`
+	Input          string  `json:"input"`
+	Output         string  `json:"output,omitempty"`
+	Sidecar        string  `json:"sidecar,omitempty"`
+	Frames         int     `json:"frames"`
+	FramesExpected int     `json:"frames_expected"`
+	Truncated      bool    `json:"truncated"`
+	Faces          int     `json:"faces"`
+	UnknownFaces   int     `json:"unknown_faces"`
+	Tracks         int     `json:"tracks"`
+	FPS            float64 `json:"fps"`
+	WallSeconds    float64 `json:"wall_seconds"`
+	VideoSeconds   float64 `json:"video_seconds"`
+	RealTime       float64 `json:"realtime_factor"`
+	DetectScale    float64 `json:"detect_scale"`
+	// Tolerance is the identity tolerance used; ToleranceAuto says it was
+	// calibrated from the known faces (--tolerance auto).
+	Tolerance     float64           `json:"tolerance"`
+	ToleranceAuto bool              `json:"tolerance_auto"`
+	People        map[string]Person `json:"people"`
 	// Source and Settings say what the outputs were made from, so a batch
 	// re-run can tell complete outputs from stale ones without decoding.
 	Source   Source `json:"source"`
@@ -73,7 +77,8 @@ func NewReport(r *Result) *Report {
 	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
 		Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
 		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
-		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings}
+		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings,
+		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto}
 	if r.Wall > 0 {
 		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
 	}
@@ -131,7 +136,7 @@ func round(v float64, places int) float64 {
 
 // formatVersion changes when vidtag's outputs change for the same settings
 // (a new tracker, say), so batch re-runs redo older outputs.
-const formatVersion = "vidtag-2" // 2: faces carry "score"
+const formatVersion = "vidtag-3" // 2: faces carry "score"; 3: the identity decision (margin, crowd)
 
 // Digest identifies everything that changes a run's outputs: the tagging
 // and encoding settings, the known faces (a fingerprint of their folder)

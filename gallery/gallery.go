@@ -48,6 +48,9 @@ func (g *Gallery) People() []string { return g.people }
 // Len is the number of known descriptors.
 func (g *Gallery) Len() int { return len(g.descs) }
 
+// Entry returns the i-th known descriptor and its label (0 <= i < Len).
+func (g *Gallery) Entry(i int) (string, Descriptor) { return g.labels[i], g.descs[i] }
+
 // Match is the answer for one face.
 type Match struct {
 	Label    string  // the nearest person within tolerance, else Unknown

@@ -30,6 +30,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -263,7 +264,9 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 		}
 	}()
 	cfg := track.DefaultConfig()
-	cfg.Tolerance, cfg.MaxMisses = s.opt.Tag.Tolerance, s.opt.Tag.MaxMisses
+	tol, how := annotate.Tolerance(s.opt.Tag.Tolerance, s.env.Gallery)
+	s.log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
+	cfg.Rule, cfg.MaxMisses = identity.DefaultRule(tol), s.opt.Tag.MaxMisses
 	tr := track.New(cfg, s.env.Gallery)
 	flow := stages.NewFlow(s.cap.w, s.cap.h)
 	defer flow.Close()
@@ -327,7 +330,8 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 		f.Faces = f.Faces[:0]
 		for _, tk := range tr.Tracks() {
 			m := tk.Label()
-			f.Faces = append(f.Faces, stages.Face{Box: tk.Box, Track: tk.ID, Label: m.Label, Known: m.Known, Distance: m.Distance})
+			f.Faces = append(f.Faces, stages.Face{Box: tk.Box, Track: tk.ID, Label: m.Label, Known: m.Known, Distance: m.Distance,
+				Margin: m.Margin, Crowd: m.Crowd})
 		}
 		s.events.update(f)
 		draw.Process(ctx, f)

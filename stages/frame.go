@@ -40,6 +40,8 @@ type Face struct {
 	Label    string          // a known name or gallery.Unknown
 	Known    bool
 	Distance float64 // of the track's identity to the nearest known face; NaN with no known faces
+	Margin   float64 // identity.Decision.Margin: vs the next known person; NaN if none
+	Crowd    float64 // identity.Decision.Crowd: vs the nearest stranger; NaN if none
 	Detected bool    // the detector found it on this frame (else motion carried it)
 	// Score is the detector's confidence in the track's latest detection
 	// (NaN for HOG, which gives none).

@@ -14,7 +14,7 @@ import (
 // Sidecar writes one JSON object per frame, in frame order, also for frames
 // without faces, and tallies the run:
 //
-//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "track": 3, "score": 0.998}]}
+//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "margin": 0.52, "crowd": null, "track": 3, "score": 0.998}]}
 //
 // The encoding is fixed by hand (times to the millisecond, distances to
 // three decimals) so the same input and settings give byte-identical files.
@@ -107,11 +107,11 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		b = append(b, `, "known": `...)
 		b = strconv.AppendBool(b, face.Known)
 		b = append(b, `, "distance": `...)
-		if math.IsNaN(face.Distance) || math.IsInf(face.Distance, 0) {
-			b = append(b, "null"...)
-		} else {
-			b = strconv.AppendFloat(b, face.Distance, 'f', 3, 64)
-		}
+		b = appendNumber(b, face.Distance)
+		b = append(b, `, "margin": `...)
+		b = appendNumber(b, face.Margin)
+		b = append(b, `, "crowd": `...)
+		b = appendNumber(b, face.Crowd)
 		b = append(b, `, "track": `...)
 		b = strconv.AppendInt(b, int64(face.Track), 10)
 		b = append(b, `, "score": `...)
@@ -123,6 +123,14 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		b = append(b, '}')
 	}
 	return append(b, "]}"...)
+}
+
+// appendNumber writes v to three decimals, or null for NaN and infinities.
+func appendNumber(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'f', 3, 64)
 }
 
 // quoted caches each label as a JSON string; encoding/json does the escaping.

@@ -82,6 +82,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	if len(t.held) > t.Lookahead {
 		out = []*Frame{t.held[0]}
 		t.held = t.held[1:]
+		t.tracker.Rename()
 		name(out[0])
 	}
 	// Keep the greys of the held frames and of the newest one (the next
@@ -138,6 +139,7 @@ func (t *Track) newGrey() gocv.Mat {
 func (t *Track) Flush(context.Context) ([]*Frame, error) {
 	out := t.held
 	t.held = nil
+	t.tracker.Rename()
 	for _, f := range out {
 		name(f)
 	}
@@ -155,6 +157,7 @@ func name(f *Frame) {
 		}
 		m := tk.Label()
 		face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
+		face.Margin, face.Crowd = m.Margin, m.Crowd
 		kept = append(kept, face)
 	}
 	f.Faces = kept

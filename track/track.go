@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/identity"
 )
 
 // Config tunes the tracker.
@@ -16,10 +17,12 @@ type Config struct {
 	// MaxMisses is how many keyframes in a row a track may go undetected,
 	// carried by motion alone, before it is dropped.
 	MaxMisses int
-	// Tolerance is the distance within which a face takes a known name.
-	Tolerance float64
+	// Rule is what a track's mean descriptor needs to take a known name
+	// (package identity).
+	Rule identity.Rule
 	// Hysteresis lets a track keep its name while its mean descriptor stays
-	// within Tolerance+Hysteresis, so a name does not blink at the boundary.
+	// within Tolerance+Hysteresis and each ratio within its limit +
+	// Hysteresis, so a name does not blink at the boundary.
 	Hysteresis float64
 	// MaxObservations bounds the descriptors kept per track (a sliding
 	// window: older ones fall out of the mean).
@@ -32,14 +35,19 @@ type Config struct {
 	// frontal faces, so they are never drawn or named.
 	ConfirmHits  int
 	ConfirmScore float32
+	// MaxCrowd bounds the crowd: the means of ended tracks that were not
+	// named, kept (the newest) as the video's strangers.
+	MaxCrowd int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MatchIoU: 0.3, MaxMisses: 2, Tolerance: 0.6, Hysteresis: 0.04, MaxObservations: 64, ConfirmHits: 2, ConfirmScore: 0.93}
+	return Config{MatchIoU: 0.3, MaxMisses: 2, Rule: identity.DefaultRule(0.6), Hysteresis: 0.04, MaxObservations: 64, MaxCrowd: 512, ConfirmHits: 2, ConfirmScore: 0.93}
 }
 
-// Detection is a face the detector found on a keyframe.
+// Detection is a face the detector found on a keyframe. A zero Descriptor
+// means the detector gave none (a profile, say): the face is tracked but
+// adds no identity evidence.
 type Detection struct {
 	Box        image.Rectangle
 	Descriptor gallery.Descriptor
@@ -62,30 +70,49 @@ type Track struct {
 	miss      int // keyframes in a row without a detection
 	obs       []gallery.Descriptor
 	next      int // ring index into obs once full
-	label     gallery.Match
-	named     bool // label has been set at least once
+	label     identity.Decision
+	mean      gallery.Descriptor // of obs
 }
 
-// Label is the track's current identity.
-func (t *Track) Label() gallery.Match { return t.label }
+// Label is the track's current identity: Unknown with NaN distances until
+// it has a descriptor.
+func (t *Track) Label() identity.Decision {
+	if len(t.obs) == 0 {
+		return identity.None()
+	}
+	return t.label
+}
 
 // Observations is the number of descriptors in the track's mean.
 func (t *Track) Observations() int { return len(t.obs) }
 
 // Tracker owns the live tracks. It is not safe for concurrent use.
 type Tracker struct {
-	cfg     Config
-	gallery *gallery.Gallery
-	tracks  []*Track
-	nextID  int
+	cfg    Config
+	known  *identity.Known
+	tracks []*Track
+	nextID int
+	// crowd holds the means of ended tracks that were not named, oldest
+	// first, at most cfg.MaxCrowd.
+	crowd   []gallery.Descriptor
+	scratch []gallery.Descriptor
 }
 
 // New makes a tracker that names faces from g.
 func New(cfg Config, g *gallery.Gallery) *Tracker {
-	if g == nil {
-		g = gallery.New(nil, nil)
+	return &Tracker{cfg: cfg, known: identity.FromGallery(g)}
+}
+
+// end records an ending track's mean in the crowd when it was not named.
+func (tr *Tracker) end(t *Track) {
+	if len(t.obs) == 0 || t.label.Known || tr.cfg.MaxCrowd <= 0 {
+		return
 	}
-	return &Tracker{cfg: cfg, gallery: g}
+	if len(tr.crowd) == tr.cfg.MaxCrowd {
+		copy(tr.crowd, tr.crowd[1:])
+		tr.crowd = tr.crowd[:len(tr.crowd)-1]
+	}
+	tr.crowd = append(tr.crowd, t.mean)
 }
 
 // Tracks returns the live tracks, oldest first. The slice is the tracker's
@@ -100,6 +127,8 @@ func (tr *Tracker) Move(move func(*Track) (image.Rectangle, bool)) {
 		if box, ok := move(t); ok {
 			t.Box = box
 			kept = append(kept, t)
+		} else {
+			tr.end(t)
 		}
 	}
 	clear(tr.tracks[len(kept):])
@@ -108,6 +137,9 @@ func (tr *Tracker) Move(move func(*Track) (image.Rectangle, bool)) {
 
 // Reset ends every track (at a scene cut).
 func (tr *Tracker) Reset() {
+	for _, t := range tr.tracks {
+		tr.end(t)
+	}
 	clear(tr.tracks)
 	tr.tracks = tr.tracks[:0]
 }
@@ -153,6 +185,7 @@ func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
 		if !matched[ti] {
 			t.miss++
 			if t.miss > tr.cfg.MaxMisses {
+				tr.end(t)
 				continue
 			}
 		}
@@ -164,7 +197,7 @@ func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
 		t := owner[di]
 		if t == nil {
 			// Unknown until a descriptor says otherwise.
-			t = &Track{ID: tr.nextID, Born: seq, label: gallery.Match{Label: gallery.Unknown, Distance: math.NaN()}}
+			t = &Track{ID: tr.nextID, Born: seq, label: identity.None()}
 			tr.nextID++
 			tr.tracks = append(tr.tracks, t)
 			owner[di] = t
@@ -184,48 +217,62 @@ func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
 }
 
 func (tr *Tracker) addObservation(t *Track, d gallery.Descriptor) {
+	if d == (gallery.Descriptor{}) {
+		return // no descriptor: nothing to add
+	}
 	if max := tr.cfg.MaxObservations; max > 0 && len(t.obs) == max {
 		t.obs[t.next] = d
 		t.next = (t.next + 1) % max
 	} else {
 		t.obs = append(t.obs, d)
 	}
+	t.mean = identity.Mean(t.obs)
 	t.label = tr.decide(t)
-	t.named = true
 }
 
-// decide names a track from the mean of its descriptors, keeping a current
-// name while it stays within the hysteresis band.
-func (tr *Tracker) decide(t *Track) gallery.Match {
-	mean := Mean(t.obs)
-	m := tr.gallery.Match(mean, tr.cfg.Tolerance)
-	if t.named && t.label.Known && m.Label != t.label.Label {
-		// Keep the current name unless another person is now within
-		// tolerance, or the current one has drifted past the band.
-		if d := tr.gallery.DistanceTo(mean, t.label.Label); !m.Known && d <= tr.cfg.Tolerance+tr.cfg.Hysteresis {
-			return gallery.Match{Label: t.label.Label, Known: true, Distance: d}
+// Rename decides every live track's name again with the current crowd.
+// Call it before reading labels that are final (a frame leaving the
+// look-ahead): a stranger's track may have joined the crowd since.
+func (tr *Tracker) Rename() {
+	for _, t := range tr.tracks {
+		if len(t.obs) > 0 {
+			t.label = tr.decide(t)
+		}
+	}
+}
+
+// strangers is the crowd for t: ended unnamed tracks and the other live
+// tracks that are not named.
+func (tr *Tracker) strangers(t *Track) []gallery.Descriptor {
+	s := append(tr.scratch[:0], tr.crowd...)
+	for _, o := range tr.tracks {
+		if o != t && len(o.obs) > 0 && !o.label.Known {
+			s = append(s, o.mean)
+		}
+	}
+	tr.scratch = s
+	return s
+}
+
+// decide names a track from the mean of its descriptors (package identity),
+// keeping a current name while the evidence stays within the hysteresis
+// band of the rule.
+func (tr *Tracker) decide(t *Track) identity.Decision {
+	r := tr.cfg.Rule
+	m := tr.known.Decide(t.mean, tr.strangers(t), r)
+	if t.label.Known && !m.Known && m.Nearest == t.label.Label {
+		h := tr.cfg.Hysteresis
+		within := func(v, limit float64) bool { return math.IsNaN(v) || limit <= 0 || v <= limit+h }
+		far := r.FarRival > 0 && !math.IsNaN(m.Margin) && m.PersonDistance/m.Margin > r.FarRival
+		if m.PersonDistance <= r.Tolerance+h && (far || within(m.Margin, r.Ratio)) && within(m.Crowd, r.CrowdRatio) {
+			m.Label, m.Known = t.label.Label, true
 		}
 	}
 	return m
 }
 
 // Mean is the element-wise mean of descriptors.
-func Mean(ds []gallery.Descriptor) gallery.Descriptor {
-	var sum [128]float64
-	for _, d := range ds {
-		for i, v := range d {
-			sum[i] += float64(v)
-		}
-	}
-	var m gallery.Descriptor
-	if len(ds) == 0 {
-		return m
-	}
-	for i := range m {
-		m[i] = float32(sum[i] / float64(len(ds)))
-	}
-	return m
-}
+func Mean(ds []gallery.Descriptor) gallery.Descriptor { return identity.Mean(ds) }
 
 // IoU is the intersection over union of two boxes.
 func IoU(a, b image.Rectangle) float64 {

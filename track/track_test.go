@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/identity"
 )
 
 func box(x, y, w int) image.Rectangle { return image.Rect(x, y, x+w, y+w) }
@@ -85,9 +86,9 @@ func TestMissesAndMotionLoss(t *testing.T) {
 
 // observe feeds one face's descriptors to a fresh track and returns the
 // label after each.
-func observe(cfg Config, descs ...gallery.Descriptor) []gallery.Match {
+func observe(cfg Config, descs ...gallery.Descriptor) []identity.Decision {
 	tr := New(cfg, people)
-	var out []gallery.Match
+	var out []identity.Decision
 	for i, d := range descs {
 		ts := tr.Observe(i, []Detection{{Box: box(0, 0, 100), Descriptor: d, Described: true}})
 		out = append(out, ts[0].Label())
@@ -245,5 +246,51 @@ func TestUndescribedFacesStayUnknown(t *testing.T) {
 	tk = tr.Observe(15, []Detection{{Box: box(0, 0, 100), Score: 0.99, Descriptor: near(ann, 5, 0.3), Described: true}})[0]
 	if m := tk.Label(); m.Label != "Ann" || tk.ID != 0 {
 		t.Fatalf("after a frontal view: %+v (track %d), want Ann on track 0", m, tk.ID)
+	}
+}
+
+// TestNoDescriptor: a detection without a descriptor (zero) is tracked but
+// adds no evidence; a track without any is Unknown with no distance.
+func TestNoDescriptor(t *testing.T) {
+	tr := New(DefaultConfig(), people)
+	ts := tr.Observe(0, []Detection{{Box: box(0, 0, 100)}})
+	if m := ts[0].Label(); m.Known || !math.IsNaN(m.Distance) || ts[0].Observations() != 0 {
+		t.Fatalf("no descriptor: %+v, %d observations", m, ts[0].Observations())
+	}
+	ts = tr.Observe(1, []Detection{{Box: box(2, 0, 100), Descriptor: near(ann, 5, 0.2), Described: true}})
+	ts = tr.Observe(2, []Detection{{Box: box(4, 0, 100)}})
+	if m := ts[0].Label(); m.Label != "Ann" || ts[0].Observations() != 1 {
+		t.Errorf("after one descriptor and a profile: %+v, %d observations", m, ts[0].Observations())
+	}
+}
+
+// TestCrowd: a face near Ann is named Ann, unless a stranger's track of the
+// same video (ended, not named) lies nearer it than Ann does.
+func TestCrowd(t *testing.T) {
+	face := near(ann, 5, 0.45)
+	stranger := near(face, 9, 0.2) // 0.2 from the face, 0.49 from Ann
+	cfg := DefaultConfig()
+	cfg.Rule.Tolerance = 0.48
+	tr := New(cfg, people)
+	if m := tr.Observe(0, []Detection{{Box: box(0, 0, 100), Descriptor: face, Described: true}})[0].Label(); m.Label != "Ann" {
+		t.Fatalf("alone: %+v", m)
+	}
+	// A shot cut ends it; then the stranger's track: Unknown (0.49 > 0.48), and it ends.
+	tr.Reset()
+	if m := tr.Observe(1, []Detection{{Box: box(0, 0, 100), Descriptor: stranger, Described: true}})[0].Label(); m.Known {
+		t.Fatalf("stranger named: %+v", m)
+	}
+	tr.Reset()
+	m := tr.Observe(2, []Detection{{Box: box(0, 0, 100), Descriptor: face, Described: true}})[0].Label()
+	if m.Known || math.Abs(m.Crowd-0.45/0.2) > 1e-3 {
+		t.Errorf("face nearer a stranger of the video than Ann: %+v, want Unknown with crowd 2.25", m)
+	}
+	// A live unnamed track counts too, and Rename applies what came since.
+	tr = New(cfg, people)
+	tr.Observe(0, []Detection{{Box: box(0, 0, 100), Descriptor: face, Described: true}})
+	tr.Observe(1, []Detection{{Box: box(0, 0, 100), Descriptor: face, Described: true}, {Box: box(300, 0, 100), Descriptor: stranger, Described: true}})
+	tr.Rename()
+	if m := tr.Tracks()[0].Label(); m.Known {
+		t.Errorf("live stranger beside it: %+v, want Unknown", m)
 	}
 }

@@ -29,14 +29,14 @@ func App(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand()},
+		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand(), knownCommand()},
 		OnUsageError:    onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {},
 		// Errors are mapped to exit codes in Main, not by cli's os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (try annotate, batch or live)", c.Args().First())
+				return usageErrorf("unknown command %q (try annotate, batch, live or known)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},
@@ -117,6 +117,13 @@ func interspersed(app *cli.App, args []string) []string {
 	}
 	if cmd == nil {
 		return args
+	}
+	if len(cmd.Subcommands) > 0 { // "known check DIR --models M": the same, one level down
+		if len(args) < 3 {
+			return args
+		}
+		sub := &cli.App{Commands: cmd.Subcommands}
+		return append([]string{args[0]}, interspersed(sub, args[1:])...)
 	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {

@@ -59,6 +59,8 @@ func TestInterspersedFlags(t *testing.T) {
 		{"vidtag annotate in.mp4 --sidecar - -o=x.mp4", "vidtag annotate --sidecar - -o=x.mp4 -- in.mp4"},
 		{"vidtag annotate -- -weird.mp4 -o x", "vidtag annotate -- -weird.mp4 -o x"},
 		{"vidtag nosuch a -b", "vidtag nosuch a -b"},
+		{"vidtag known check dir --models m", "vidtag known check --models m -- dir"},
+		{"vidtag known", "vidtag known"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(interspersed(app, strings.Fields(tt.in)), " "); got != tt.want {
@@ -77,7 +79,7 @@ func TestUsageErrors(t *testing.T) {
 		{"no input", []string{"annotate", "-o", "y.mp4"}, "annotate takes one INPUT video"},
 		{"no output", []string{"annotate", "x.mp4"}, "annotate needs -o OUTPUT.mp4"},
 		{"bad knobs", []string{"annotate", "x.mp4", "-o", "y.mp4", "--tolerance", "0", "--detect-every", "0", "--preset", "turbo"},
-			"--tolerance 0: want a distance in (0, 2]; --detect-every 0: want 1 or more; --preset \"turbo\""},
+			"--tolerance 0: want auto or a distance in (0, 2]; --detect-every 0: want 1 or more; --preset \"turbo\""},
 		{"unknown detector", []string{"annotate", "x.mp4", "-o", "y.mp4", "--detector", "mtcnn"}, "--detector \"mtcnn\": want ultraface or hog"},
 		{"bad describe cadence", []string{"annotate", "x.mp4", "-o", "y.mp4", "--describe-every", "0"}, "--describe-every 0: want 1 or more"},
 		{"unknown command", []string{"annotat"}, "unknown command \"annotat\""},

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ type settings struct {
 	Models        string
 	Workers       int
 	Detector      string
-	Tolerance     float64
+	Tolerance     float64 // 0: auto
 	DetectEvery   int
 	DescribeEvery int
 	MinFace       int
@@ -68,7 +69,7 @@ func tagFlags() []cli.Flag {
 	return []cli.Flag{
 		altsrc.NewPathFlag(&cli.PathFlag{Name: "known", Usage: "folder of known faces: one photo per person (file name = label) or one sub-folder of photos per person", EnvVars: envVars("known")}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "detector", Value: d.Detector, Usage: "face detector: ultraface (a CNN: profiles and 3/4 views too) or hog (dlib's frontal-face HOG, through go-face)", EnvVars: envVars("detector")}),
-		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "tolerance", Value: d.Tolerance, Usage: "largest Euclidean descriptor distance that still names a face (face_recognition's units; lower is stricter)", EnvVars: envVars("tolerance")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "tolerance", Value: "auto", Usage: "largest Euclidean descriptor distance from a face to a known person that still names it (face_recognition's units; lower is stricter), or auto: calibrated from the known faces", EnvVars: envVars("tolerance")}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: "models", Usage: "folder holding the dlib models (default: ./models, or models/ beside the executable)", EnvVars: envVars("models")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "detector workers, each with its own dlib models (~100 MB each); 0: one per CPU core", EnvVars: envVars("workers")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: fmt.Sprintf("run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between (%d with --detector hog)", hogDetectEvery), EnvVars: envVars("detect-every")}),
@@ -101,7 +102,7 @@ func videoFlags() []cli.Flag {
 // have been merged, and checks them all at once.
 func readSettings(c *cli.Context) (settings, error) {
 	s := settings{
-		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Detector: c.String("detector"), Tolerance: c.Float64("tolerance"),
+		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Detector: c.String("detector"),
 		DetectEvery: c.Int("detect-every"), DescribeEvery: c.Int("describe-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
 		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
 		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
@@ -115,10 +116,38 @@ func readSettings(c *cli.Context) (settings, error) {
 	if s.Detector == recog.HOGName && !c.IsSet("detect-every") {
 		s.DetectEvery = hogDetectEvery
 	}
+	var tolErr error
+	s.Tolerance, tolErr = parseTolerance(c.String("tolerance"))
 	if hasFlag(c, "preset") {
 		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
 	}
-	return s, s.validate()
+	if err := s.validate(); err != nil || tolErr != nil {
+		return s, joinUsage(tolErr, err)
+	}
+	return s, nil
+}
+
+// parseTolerance reads --tolerance: auto (0) or a distance in (0, 2].
+func parseTolerance(v string) (float64, error) {
+	if strings.TrimSpace(v) == "auto" {
+		return 0, nil
+	}
+	t, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || !(t > 0 && t <= 2) {
+		return 0, &usageError{fmt.Sprintf("--tolerance %s: want auto or a distance in (0, 2]", v)}
+	}
+	return t, nil
+}
+
+// joinUsage joins usage errors into one, in order, skipping nils.
+func joinUsage(errs ...error) error {
+	var msgs []string
+	for _, e := range errs {
+		if e != nil {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	return &usageError{strings.Join(msgs, "; ")}
 }
 
 func hasFlag(c *cli.Context, name string) bool {
@@ -141,7 +170,6 @@ func (s settings) validate() error {
 		}
 	}
 	check(slices.Contains(recog.Detectors, s.Detector), "--detector %q: want %s", s.Detector, strings.Join(recog.Detectors, " or "))
-	check(s.Tolerance > 0 && s.Tolerance <= 2, "--tolerance %g: want a distance in (0, 2]", s.Tolerance)
 	check(s.Workers >= 1 && s.Workers <= 256, "--workers %d: want 1 to 256", s.Workers)
 	check(s.DetectEvery >= 1, "--detect-every %d: want 1 or more", s.DetectEvery)
 	check(s.DescribeEvery >= 1, "--describe-every %d: want 1 or more", s.DescribeEvery)
@@ -196,6 +224,12 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 			if _, isFloat := f.(*altsrc.Float64Flag); isFloat {
 				if i, isInt := v.(int); isInt {
 					v = float64(i)
+				}
+			}
+			if _, isString := f.(*altsrc.StringFlag); isString {
+				switch n := v.(type) { // tolerance: 0.5 is a string setting's number
+				case int, float64:
+					v = fmt.Sprint(n)
 				}
 			}
 			if v == nil { // "key:" with no value keeps the default
