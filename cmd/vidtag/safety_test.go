@@ -208,7 +208,7 @@ func TestLiveOneLine(t *testing.T) {
 		{[]string{"--input", filepath.Join(dir, "gone.mp4"), "--events", filepath.Join(dir, "ev.jsonl")}, "gone.mp4: no such file or directory"},
 		{[]string{"--input", filepath.Join(dir, "gone.mp4"), "--report", filepath.Join(dir, "nodir", "r.json")}, "gone.mp4: no such file"},
 	} {
-		cmd := exec.Command(bin, append(append([]string{"live", "--headless"}, tt.args...), "--models", testenv.Models(t))...)
+		cmd := exec.Command(bin, append(append([]string{"live", "--headless", "--known", testenv.Data(t, "known")}, tt.args...), modelArgs(t)...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		cmd.Run()
