@@ -55,7 +55,7 @@ type Options struct {
 // DefaultEventHold bridges the detector missing a face for a moment, a
 // track ending and a new one starting on the same person, and a turn of
 // the head: one appearance is one enter and one leave.
-const DefaultEventHold = 2 * time.Second
+const DefaultEventHold = 3 * time.Second
 
 // Session runs capture, detection and tracking; the caller shows the frames
 // it delivers (on the main thread, for a window) and hands each back.
