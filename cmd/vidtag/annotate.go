@@ -78,6 +78,7 @@ func runAnnotate(c *cli.Context) error {
 		gate.Drop()
 	} else {
 		gate.Open()
+		defer plan.Release() // the outputs' locks, if Run is not reached
 	}
 	l := <-envc
 	if l.err == nil {

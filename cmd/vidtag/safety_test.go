@@ -17,10 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/recog"
 )
 
 // Tests for the cases of issue 14 ("data safety"), by its numbers.
@@ -409,5 +413,25 @@ func TestOutputDashIsUsageError(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "-")); err == nil {
 		t.Error("a file named - was created")
+	}
+}
+
+// Case 16: one photo enrolled under two names is warned about.
+func TestSamePhotoTwoNamesWarns(t *testing.T) {
+	pool := recog.NewPool(testenv.Models(t), 1, recog.Growth{})
+	defer pool.Close()
+	dir := t.TempDir()
+	photo := testenv.Data(t, "known", "Barack Obama.jpg")
+	for _, name := range []string{"Barack Obama.jpg", "Joe Biden.jpg"} {
+		b, _ := os.ReadFile(photo)
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	t.Setenv("VIDTAG_CACHE", "off")
+	core, logs := observer.New(zap.WarnLevel)
+	if _, err := enroll(context.Background(), dir, pool, zap.New(core)); err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.FilterMessage("the same photo is enrolled under two names").Len(); n != 1 {
+		t.Errorf("%d warnings, want 1: %v", n, logs.All())
 	}
 }
