@@ -79,7 +79,12 @@ func TestFaults(t *testing.T) {
 	for i := 0; i < faultRuns(t); i++ {
 		kind := kinds[i%len(kinds)]
 		if kind == "disk-full" && !tmpfsOK {
-			testenv.Require(t, false, "disk-full faults need root (mount -t tmpfs)")
+			// make test-faults insists; make test (CI as a user) does
+			// the other faults instead.
+			if os.Getenv("VIDTAG_FAULT_RUNS") != "" {
+				t.Fatal("disk-full faults need root: mount -t tmpfs failed")
+			}
+			t.Log("cannot mount a tmpfs (not root): a SIGTERM fault instead of a full disk")
 			kind = "sigterm"
 		}
 		t.Run(fmt.Sprintf("%02d-%s", i, kind), func(t *testing.T) {
