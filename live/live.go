@@ -211,6 +211,10 @@ func (s *Session) captureLoop(ctx context.Context, frames chan<- *stages.Frame) 
 	defer s.mailbox.Close()
 	for {
 		f, err := s.cap.next(ctx)
+		if err == nil && ctx.Err() != nil {
+			f.Release() // read just as the session stopped
+			return
+		}
 		if errors.Is(err, errSourceEnded) || ctx.Err() != nil {
 			return
 		}
