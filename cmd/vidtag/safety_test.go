@@ -435,3 +435,29 @@ func TestSamePhotoTwoNamesWarns(t *testing.T) {
 		t.Errorf("%d warnings, want 1: %v", n, logs.All())
 	}
 }
+
+// Case 16: under umask 000 the events file is 0644, not 0666 (as every
+// output: 0644 less the umask).
+func TestEventsFileModeUnderUmask000(t *testing.T) {
+	bin := buildVidtag(t)
+	dir := t.TempDir()
+	in := smallClip(t, dir, "in.mp4")
+	events, report := filepath.Join(dir, "ev.jsonl"), filepath.Join(dir, "r.json")
+	cmd := exec.Command(bin, append([]string{"live", "--input", in, "--headless", "--events", events, "--report", report,
+		"--known", testenv.Data(t, "known")}, modelArgs(t)...)...)
+	old := syscall.Umask(0) // inherited by the child
+	err := cmd.Start()
+	syscall.Umask(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{events, report} {
+		st, err := os.Stat(p)
+		if err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v, %v; want 0644", p, st.Mode().Perm(), err)
+		}
+	}
+}

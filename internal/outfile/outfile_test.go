@@ -60,7 +60,7 @@ func TestLongName(t *testing.T) {
 	}
 }
 
-// TestPermsIgnoreUmask000: under umask 000 a file is 0644, not 0666.
+// TestPermsUnderUmask: under umask 000 a file is 0644, not 0666.
 func TestPermsUnderUmask(t *testing.T) {
 	for _, mask := range []int{0, 0o22, 0o77} {
 		umaskOnce.Do(func() {})
