@@ -122,14 +122,20 @@ func WriteFile(path string, b []byte, perm fs.FileMode) error {
 	return p.Commit()
 }
 
-// Abandon removes every temporary file this process is writing: for an
-// exit that cannot wait for the writers (a second Ctrl-C).
+// Abandon removes every temporary file this process is writing, and the
+// lock files it holds: for an exit that cannot wait for the writers (a
+// second Ctrl-C).
 func Abandon() {
-	live.Range(func(k, _ any) bool {
-		os.Remove(k.(string))
-		return true
-	})
+	for _, m := range []*sync.Map{&live, &held} {
+		m.Range(func(k, _ any) bool {
+			os.Remove(k.(string))
+			return true
+		})
+	}
 }
+
+// held holds the lock files this process holds, for Abandon.
+var held sync.Map // path -> struct{}
 
 // RemoveStale deletes temporary files that earlier runs left for final:
 // this package's and the ".NAME1234" ones of renameio, used before. The
@@ -214,6 +220,7 @@ func Acquire(final string) (*Lock, error) {
 		if err1 == nil && err2 == nil && os.SameFile(st1, st2) {
 			f.Truncate(0)
 			fmt.Fprintf(f, "%d\n", os.Getpid())
+			held.Store(path, struct{}{})
 			return &Lock{f: f, path: path}, nil
 		}
 		f.Close()
@@ -226,6 +233,7 @@ func (l *Lock) Release() {
 		return
 	}
 	os.Remove(l.path) // while still holding it: see Acquire
+	held.Delete(l.path)
 	l.f.Close()
 	l.f = nil
 }

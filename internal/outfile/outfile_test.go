@@ -142,3 +142,24 @@ func TestCheckInputs(t *testing.T) {
 		t.Errorf("relative: %v", err)
 	}
 }
+
+// TestAbandon: a forced exit removes this process's temporary and lock
+// files.
+func TestAbandon(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "out.mp4")
+	l, err := Acquire(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	p, err := Create(final, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Cleanup()
+	Abandon()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
