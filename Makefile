@@ -12,7 +12,7 @@ OUTPUT  ?= out/demo.mp4
 # timed runs per variant in make bench (round-robin; min and median)
 RUNS    ?= 5
 
-.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch bench-embed bench-identity clean
+.PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity clean
 
 all: build
 
@@ -27,6 +27,12 @@ demo: build
 
 test:
 	scripts/test.sh
+
+# 30 annotate runs broken at random moments (SIGTERM to the process group,
+# ffmpeg killed, a full tmpfs during the trailer: needs root); make test
+# runs 10 of them.
+test-faults: setup
+	VIDTAG_FAULT_RUNS=30 $(GO) test -count=1 -timeout 30m -run 'TestFaults' -v ./cmd/vidtag/
 
 bench: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs $(RUNS)

@@ -23,11 +23,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
+	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -163,13 +163,44 @@ type Plan struct {
 	Source   Source
 	Scale    float64 // detection scale
 	Smallest float64 // smallest face found at that scale, px
+	locks    outfile.Locks
 }
 
-// Prepare probes the input and checks that every output can be written.
+// Release releases the plan's output locks; Run does it when it ends. It
+// is safe to call twice.
+func (p *Plan) Release() {
+	p.locks.Release()
+	p.locks = nil
+}
+
+// Prepare probes the input, checks that every output can be written and
+// locks them (a second run writing one of them is refused until this plan
+// is Run or Released). Temporary files that killed runs left for these
+// outputs are removed.
 func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err := Check(opt); err != nil {
 		return nil, err
 	}
+	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report}
+	locks, err := outfile.AcquireAll(outs...)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range outs {
+		if p != "" {
+			outfile.RemoveStale(p)
+		}
+	}
+	plan, err := prepare(ctx, opt)
+	if err != nil {
+		locks.Release()
+		return nil, err
+	}
+	plan.locks = locks
+	return plan, nil
+}
+
+func prepare(ctx context.Context, opt Options) (*Plan, error) {
 	info, err := media.Probe(ctx, opt.Input)
 	if err != nil {
 		return nil, err
@@ -197,9 +228,15 @@ func DetectScale(opt Options, w, h int) (scale, smallest float64, err error) {
 }
 
 // Check is the part of Prepare that takes no time (no ffprobe): the input
-// can be read and the outputs written.
+// can be read, no output is the input or another output (an error
+// wrapping outfile.ErrIsInput or ErrSamePath, whatever Force says), and
+// the outputs can be written.
 func Check(opt Options) error {
 	if err := media.CheckReadable(opt.Input); err != nil {
+		return err
+	}
+	if err := outfile.CheckInputs([]string{opt.Input}, map[string]string{
+		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report}); err != nil {
 		return err
 	}
 	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report} {
@@ -215,6 +252,7 @@ func Check(opt Options) error {
 // Run annotates the planned input. On ErrTruncated the outputs are complete
 // for the frames that decoded; on any other error no output is left behind.
 func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
+	defer plan.Release()
 	start := time.Now()
 	opt, info, scale, smallest := plan.Options, plan.Info, plan.Scale, plan.Smallest
 	log := env.Log
@@ -361,9 +399,9 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 	case "-":
 		return opt.Stdout, func(bool) error { return nil }, nil
 	}
-	f, err := renameio.NewPendingFile(opt.Sidecar, renameio.WithTempDir(filepath.Dir(opt.Sidecar)), renameio.WithPermissions(0o644))
+	f, err := outfile.Create(opt.Sidecar, 0o644)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, err)
+		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, media.UnwrapPathError(err))
 	}
 	done := false
 	return f, func(ok bool) error {
@@ -372,7 +410,10 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 		}
 		done = true
 		if ok {
-			return f.CloseAtomicallyReplace()
+			if err := f.Commit(); err != nil {
+				return fmt.Errorf("%s: %w", opt.Sidecar, media.UnwrapPathError(err))
+			}
+			return nil
 		}
 		f.Cleanup()
 		return nil

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/media"
 )
 
 // Report is the run report written by --report, one JSON object.
@@ -98,8 +99,8 @@ func WriteReport(path string, r *Result) error {
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if err := outfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("%s: %w", path, media.UnwrapPathError(err))
 	}
 	return nil
 }

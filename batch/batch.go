@@ -1,10 +1,12 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // Statuses of a video in the batch report.
@@ -100,12 +102,28 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	if err := CheckFolders(opt.In, opt.Out); err != nil {
+		return nil, err
+	}
+	all, unreadable, err := discover(opt.In, opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckOutputs(all, opt.Out, opt.Shard); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("%s: cannot create the output folder: %w", opt.Out, unwrap(err))
 	}
-	all, err := Discover(opt.In, opt.Out)
+	// One batch (or shard) at a time writes a report: a second one over
+	// the same output folder refuses before doing anything.
+	lock, err := outfile.Acquire(ReportPath(opt.Out, opt.Shard))
 	if err != nil {
 		return nil, err
+	}
+	defer lock.Release()
+	for _, u := range unreadable {
+		log.Warn("folder skipped", zap.String("folder", u.Input), zap.String("error", u.Error))
 	}
 	var vids []Video
 	for _, v := range all {
@@ -157,7 +175,7 @@ feed:
 	close(next)
 	wg.Wait()
 
-	rep := &Report{Interrupted: ctx.Err() != nil}
+	rep := &Report{Interrupted: ctx.Err() != nil, Videos: []VideoResult{}}
 	if opt.Shard.Count > 1 {
 		rep.Shard = opt.Shard.String()
 	}
@@ -177,7 +195,14 @@ feed:
 			rep.Totals.Skipped++
 		}
 	}
-	rep.Totals.Videos = len(vids)
+	for _, u := range unreadable {
+		if opt.Shard.Owns(Video{Rel: u.Input}) {
+			rep.Videos = append(rep.Videos, u)
+			rep.Totals.Failed++
+			rep.Totals.Videos++
+		}
+	}
+	rep.Totals.Videos += len(vids)
 	rep.Totals.WallSeconds = round(time.Since(start).Seconds(), 3)
 	if rep.Totals.WallSeconds > 0 {
 		rep.Totals.FPS = round(float64(rep.Totals.Frames)/rep.Totals.WallSeconds, 2)
@@ -220,13 +245,13 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	if err := os.MkdirAll(filepath.Dir(v.OutBase), 0o755); err != nil {
 		return fail(err)
 	}
-	removeStaleTemps(v)
-	plan, err := annotate.Prepare(ctx, tag)
+	plan, err := annotate.Prepare(ctx, tag) // also removes what killed runs left
 	if err != nil {
 		return fail(err)
 	}
 	e, err := env.get()
 	if err != nil {
+		plan.Release()
 		return fail(err)
 	}
 	done := 0
@@ -260,34 +285,37 @@ func complete(v Video, tag annotate.Options) (*annotate.Report, bool) {
 	if err != nil || src != rep.Source {
 		return nil, false
 	}
-	outs := []string{v.Sidecar()}
 	if tag.Output != "" {
-		outs = append(outs, tag.Output)
-	}
-	for _, p := range outs {
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Stat(tag.Output); err != nil {
 			return nil, false
 		}
+	}
+	// The sidecar has one line per frame: one cut short is not complete.
+	if n, err := countLines(v.Sidecar()); err != nil || n != rep.Frames {
+		return nil, false
 	}
 	return &rep, true
 }
 
-// removeStaleTemps deletes the temporary files a killed run left beside
-// v's outputs (renameio names them ".NAME.EXT" plus random digits).
-func removeStaleTemps(v Video) {
-	for _, final := range []string{v.MP4(), v.Sidecar(), v.Report()} {
-		matches, _ := filepath.Glob(filepath.Join(filepath.Dir(final), "."+escapeGlob(filepath.Base(final))+"[0-9]*"))
-		for _, m := range matches {
-			if strings.Trim(strings.TrimPrefix(filepath.Base(m), "."+filepath.Base(final)), "0123456789") == "" {
-				os.Remove(m)
-			}
+// countLines counts the complete (newline-ended) lines of a file.
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	n := 0
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
 		}
 	}
-}
-
-func escapeGlob(s string) string {
-	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
-	return r.Replace(s)
 }
 
 // envOnce loads the environment on first use.
@@ -310,8 +338,8 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	if err := renameio.WriteFile(path, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(path))); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if err := outfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("%s: %w", path, unwrap(err))
 	}
 	return nil
 }

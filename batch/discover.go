@@ -15,6 +15,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // videoExt are the extensions taken as video candidates; each candidate is
@@ -46,18 +49,32 @@ func (v Video) Report() string  { return v.OutBase + ".report.json" }
 // even that collide, a short hash of the input path is added. So two inputs
 // never write the same file.
 func Discover(in, out string) ([]Video, error) {
+	vids, _, err := discover(in, out)
+	return vids, err
+}
+
+// discover is Discover that also returns the folders it could not read,
+// as failed report lines: one unreadable folder does not stop a batch.
+func discover(in, out string) ([]Video, []VideoResult, error) {
 	st, err := os.Stat(in)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in, unwrap(err))
+		return nil, nil, fmt.Errorf("%s: %w", in, unwrap(err))
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s: not a folder", in)
+		return nil, nil, fmt.Errorf("%s: not a folder", in)
 	}
 	outInfo, _ := os.Stat(out)
 	var vids []Video
+	var unreadable []VideoResult
 	err = filepath.WalkDir(in, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			rel, _ := filepath.Rel(in, path)
+			unreadable = append(unreadable, VideoResult{Input: filepath.ToSlash(rel) + "/", Status: StatusFailed,
+				Error: "folder not read: " + unwrap(err).Error(), People: map[string]float64{}})
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		if path == in {
 			return nil
@@ -90,11 +107,61 @@ func Discover(in, out string) ([]Video, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
+		return nil, nil, fmt.Errorf("%s: %w", in, err)
 	}
 	sort.Slice(vids, func(i, j int) bool { return vids[i].Rel < vids[j].Rel })
 	assignOutputs(vids, out)
-	return vids, nil
+	return vids, unreadable, nil
+}
+
+// CheckFolders refuses an output folder that is the input folder: every
+// output would sit among the inputs (and x.mp4's output is x.mp4). An
+// output folder inside the input folder is fine (it is skipped when
+// looking for videos), and one around it is checked file by file
+// (CheckOutputs). The error wraps outfile.ErrIsInput: a usage error.
+func CheckFolders(in, out string) error {
+	if outfile.SameFile(in, out) {
+		return fmt.Errorf("-o %s: is the input folder; give another output folder: %w", out, outfile.ErrIsInput)
+	}
+	return nil
+}
+
+// CheckOutputs fails when any output of any video (or the batch report)
+// would be one of the input videos, by path or by device and inode.
+func CheckOutputs(vids []Video, out string, s Shard) error {
+	type id struct{ dev, ino uint64 }
+	inputs := map[string]string{}
+	ids := map[id]string{}
+	for _, v := range vids {
+		inputs[outfile.Resolve(v.Path)] = v.Path
+		if st, err := os.Stat(v.Path); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+				ids[id{uint64(sys.Dev), uint64(sys.Ino)}] = v.Path
+			}
+		}
+	}
+	check := func(p string) error {
+		in, ok := inputs[outfile.Resolve(p)]
+		if !ok {
+			if st, err := os.Stat(p); err == nil {
+				if sys, isStat := st.Sys().(*syscall.Stat_t); isStat {
+					in, ok = ids[id{uint64(sys.Dev), uint64(sys.Ino)}]
+				}
+			}
+		}
+		if ok {
+			return fmt.Errorf("-o %s: output %s would replace input %s: %w", out, p, in, outfile.ErrIsInput)
+		}
+		return nil
+	}
+	for _, v := range vids {
+		for _, p := range []string{v.MP4(), v.Sidecar(), v.Report()} {
+			if err := check(p); err != nil {
+				return err
+			}
+		}
+	}
+	return check(ReportPath(out, s))
 }
 
 // assignOutputs sets each video's OutBase, resolving name clashes.

@@ -103,24 +103,3 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
-
-func TestRemoveStaleTemps(t *testing.T) {
-	dir := t.TempDir()
-	v := Video{OutBase: filepath.Join(dir, "clip")}
-	stale := []string{".clip.mp4123456789", ".clip.jsonl42", ".clip.report.json7"}
-	keep := []string{"clip.mp4", ".clip.mp4.note", ".other.mp4123", "clip.jsonl"}
-	for _, f := range append(stale, keep...) {
-		touch(t, filepath.Join(dir, f))
-	}
-	removeStaleTemps(v)
-	for _, f := range stale {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			t.Errorf("%s left", f)
-		}
-	}
-	for _, f := range keep {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			t.Errorf("%s removed", f)
-		}
-	}
-}

@@ -238,13 +238,14 @@ func Fingerprint(dir string) (string, error) {
 		rel, _ := filepath.Rel(dir, p.Path)
 		fmt.Fprintf(h, "%s\x00%s\x00", p.Label, rel)
 		f, err := os.Open(p.Path)
-		if err != nil {
-			return "", err
+		if err != nil { // enrollment warns about it and skips it
+			fmt.Fprintf(h, "unreadable\x00")
+			continue
 		}
 		_, err = io.Copy(h, f)
 		f.Close()
 		if err != nil {
-			return "", err
+			fmt.Fprintf(h, "unreadable\x00")
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil

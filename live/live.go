@@ -47,8 +47,16 @@ type Options struct {
 	Record string    // also write the annotated stream to this MP4
 	Force  bool      // replace an existing recording
 	Events io.Writer // JSON lines: a person entering or leaving
-	Log    *zap.Logger
+	// EventHold is how long a person may be off screen (or undetected)
+	// and still count as the same appearance; 0 means DefaultEventHold.
+	EventHold time.Duration
+	Log       *zap.Logger
 }
+
+// DefaultEventHold bridges the detector missing a face for a moment, a
+// track ending and a new one starting on the same person, and a turn of
+// the head: one appearance is one enter and one leave.
+const DefaultEventHold = 3 * time.Second
 
 // Session runs capture, detection and tracking; the caller shows the frames
 // it delivers (on the main thread, for a window) and hands each back.
@@ -68,7 +76,11 @@ type Session struct {
 	stats    stats
 	errMu    sync.Mutex
 	err      error
+	recErr   bool // the error is the recording's own
 	start    time.Time
+	// Recorded is the number of frames in the recording once Wait has
+	// kept it (0 when there is none).
+	Recorded int
 }
 
 // detection is the detector's answer for one frame.
@@ -102,7 +114,7 @@ func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{opt: opt, env: env, log: log, cap: c, cancel: cancel,
 		out: make(chan *stages.Frame, 1), mailbox: pipeline.NewMailbox[*stages.Frame](), results: make(chan detection, 4),
-		events: newEventLog(opt.Events), start: time.Now()}
+		events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
 	s.stats.init(c.fps)
 	log.Info("live", zap.Stringer("source", opt.Source), zap.String("size", fmt.Sprintf("%dx%d", c.w, c.h)), zap.Float64("fps", c.fps))
 
@@ -140,8 +152,16 @@ func (s *Session) Wait() (*Report, error) {
 	}
 	var err error
 	if s.recorder != nil {
-		if s.failed() == nil {
-			err = s.recorder.Commit()
+		// What was captured is kept, whatever ended the session (a stop,
+		// a signal, a lost source), unless the recording itself failed.
+		s.errMu.Lock()
+		recErr := s.recErr
+		s.errMu.Unlock()
+		if !recErr {
+			n := s.recorder.Frames()
+			if err = s.recorder.Commit(); err == nil {
+				s.Recorded = n
+			}
 		} else {
 			s.recorder.Abort()
 		}
@@ -192,6 +212,10 @@ func (s *Session) captureLoop(ctx context.Context, frames chan<- *stages.Frame) 
 	defer s.mailbox.Close()
 	for {
 		f, err := s.cap.next(ctx)
+		if err == nil && ctx.Err() != nil {
+			f.Release() // read just as the session stopped
+			return
+		}
 		if errors.Is(err, errSourceEnded) || ctx.Err() != nil {
 			return
 		}
@@ -337,6 +361,13 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 		draw.Process(ctx, f)
 		if s.opt.Record != "" {
 			if err := s.record(ctx, f); err != nil {
+				if ctx.Err() != nil {
+					f.Release()
+					continue
+				}
+				s.errMu.Lock()
+				s.recErr = s.err == nil
+				s.errMu.Unlock()
 				s.fail(err)
 				f.Release()
 				continue
@@ -403,14 +434,24 @@ func (r *greyRing) close() {
 	}
 }
 
-// eventLog writes enter and leave events: a track showing a label enters;
-// it leaves when the track ends or its label changes (then the new label
-// enters).
+// eventLog writes enter and leave events. A known person is one
+// appearance, whatever tracks show them: they enter when first on screen
+// and leave once they have been off screen for the hold time (the leave
+// carries the last time they were seen), so a detector that drops a face
+// for a moment, or two tracks with the same name, do not make extra
+// pairs. An unknown face is followed by its track, with the same hold.
 type eventLog struct {
 	w      io.Writer
+	hold   time.Duration
 	mu     sync.Mutex
-	on     map[int]string // track -> label on screen
+	on     map[string]*appearance // key -> open appearance
 	lastAt time.Duration
+}
+
+type appearance struct {
+	label    string
+	track    int
+	lastSeen time.Duration
 }
 
 // Event is one line of --events.
@@ -419,52 +460,63 @@ type Event struct {
 	Wall  string  `json:"wall"` // RFC 3339
 	Event string  `json:"event"`
 	Label string  `json:"label"`
-	Track int     `json:"track"`
+	Track int     `json:"track"` // the track the person entered with
 }
 
-func newEventLog(w io.Writer) *eventLog { return &eventLog{w: w, on: map[int]string{}} }
+func newEventLog(w io.Writer, hold time.Duration) *eventLog {
+	if hold <= 0 {
+		hold = DefaultEventHold
+	}
+	return &eventLog{w: w, hold: hold, on: map[string]*appearance{}}
+}
 
 func (e *eventLog) update(f *stages.Frame) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastAt = f.PTS
-	seen := map[int]bool{}
 	for _, face := range f.Faces {
-		seen[face.Track] = true
-		if label, ok := e.on[face.Track]; ok && label == face.Label {
-			continue
-		} else if ok {
-			e.emit(f.PTS, "leave", label, face.Track)
+		key := face.Label
+		if !face.Known {
+			key = fmt.Sprintf("%s#%d", face.Label, face.Track)
 		}
-		e.on[face.Track] = face.Label
+		if a, ok := e.on[key]; ok {
+			a.lastSeen = f.PTS
+			continue
+		}
+		e.on[key] = &appearance{label: face.Label, track: face.Track, lastSeen: f.PTS}
 		e.emit(f.PTS, "enter", face.Label, face.Track)
 	}
-	var gone []int
-	for id := range e.on {
-		if !seen[id] {
-			gone = append(gone, id)
+	e.leave(func(a *appearance) bool { return f.PTS-a.lastSeen > e.hold })
+}
+
+// leave ends the appearances that gone says are over, in the order they
+// were last seen.
+func (e *eventLog) leave(gone func(*appearance) bool) {
+	var keys []string
+	for k, a := range e.on {
+		if gone(a) {
+			keys = append(keys, k)
 		}
 	}
-	sort.Ints(gone)
-	for _, id := range gone {
-		e.emit(f.PTS, "leave", e.on[id], id)
-		delete(e.on, id)
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := e.on[keys[i]], e.on[keys[j]]
+		if a.lastSeen != b.lastSeen {
+			return a.lastSeen < b.lastSeen
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		a := e.on[k]
+		e.emit(a.lastSeen, "leave", a.label, a.track)
+		delete(e.on, k)
 	}
 }
 
-// close ends every open track at the end of the session.
+// close ends every open appearance at the end of the session.
 func (e *eventLog) close(int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var ids []int
-	for id := range e.on {
-		ids = append(ids, id)
-	}
-	sort.Ints(ids)
-	for _, id := range ids {
-		e.emit(e.lastAt, "leave", e.on[id], id)
-	}
-	e.on = map[int]string{}
+	e.leave(func(*appearance) bool { return true })
 }
 
 func (e *eventLog) emit(at time.Duration, kind, label string, id int) {

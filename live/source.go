@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +24,15 @@ type Source struct {
 	Input string
 	// Loop replays a file input from the start when it ends.
 	Loop bool
+	// Reconnects is how many times in a row a lost camera or stream is
+	// reopened (with back-off: 0.5 s, doubling, at most 10 s apart)
+	// before the session gives up; 0 means DefaultReconnects.
+	Reconnects int
 }
+
+// DefaultReconnects gives up on a lost source after about 45 s
+// (0.5+1+2+4+8+10+10+10 s of waiting).
+const DefaultReconnects = 8
 
 func (s Source) String() string {
 	if s.Camera >= 0 {
@@ -33,14 +41,17 @@ func (s Source) String() string {
 	return s.Input
 }
 
-// isFile reports whether the input is a local file (played at its own
-// frame rate) rather than a camera or a network stream.
+// isFile reports whether the input is a local file rather than a camera
+// or a URL: anything that does not look like a URL is a file (a missing
+// one is "no such file", not a stream that cannot be opened).
 func (s Source) isFile() bool {
-	if s.Camera >= 0 {
-		return false
-	}
-	_, err := os.Stat(s.Input)
-	return err == nil
+	return s.Camera < 0 && !IsURL(s.Input)
+}
+
+// IsURL reports whether input names a network stream (scheme://...).
+func IsURL(input string) bool {
+	scheme, _, ok := strings.Cut(input, "://")
+	return ok && scheme != "" && !strings.ContainsAny(scheme, "/\\.")
 }
 
 // ErrSourceEnded means a file input reached its end (without Loop).
@@ -62,6 +73,8 @@ type capture struct {
 	pauseAt time.Duration // pause total when this pass started
 	lastPTS time.Duration
 	paused  pausedClock
+	length  int // frames the source says it has (0: a live stream)
+	read    int // frames read since it was opened
 }
 
 // pausedClock lets the window pause playback of a file.
@@ -130,39 +143,68 @@ func (c *capture) open() error {
 		c.fps = 30
 	}
 	c.w, c.h = int(vc.Get(gocv.VideoCaptureFrameWidth)), int(vc.Get(gocv.VideoCaptureFrameHeight))
+	c.length = max(0, int(vc.Get(gocv.VideoCaptureFrameCount)))
+	c.read = 0
 	c.start = time.Time{}
 	return nil
 }
 
-// next returns the next frame, waiting for its time when playing a file.
+// ended reports whether a failed read is the end of the source: a file,
+// or a URL that says how many frames it has and has given (nearly) all
+// of them. A camera, a live stream or a URL cut short is lost instead.
+func (c *capture) ended() bool {
+	if c.src.isFile() {
+		return true
+	}
+	return c.src.Camera < 0 && c.length > 0 && c.read >= c.length-2
+}
+
+// next returns the next frame, waiting for its time when playing a file
+// or a URL.
 func (c *capture) next(ctx context.Context) (*stages.Frame, error) {
 	backoff := 500 * time.Millisecond
-	for {
+	tries := c.src.Reconnects
+	if tries <= 0 {
+		tries = DefaultReconnects
+	}
+	var lostAt time.Time
+	resume := 0 // frame to seek to in a URL with a length, after a reconnect
+	for try := 0; ; {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if c.vc != nil {
 			m := c.pool.Get()
 			if c.vc.Read(&m) && !m.Empty() {
+				c.read++
 				return c.frame(ctx, m)
 			}
 			c.pool.Put(m)
 		}
 		// End of file, or a camera/stream that stopped delivering.
-		if c.src.isFile() {
+		if c.vc != nil && c.ended() {
 			if !c.src.Loop || c.seq == 0 {
 				return nil, errSourceEnded
 			}
 			c.base = c.lastPTS + time.Duration(float64(time.Second)/c.fps)
 			c.vc.Set(gocv.VideoCapturePosFrames, 0)
+			c.read = 0
 			c.start = time.Time{}
 			continue
 		}
 		if c.vc != nil {
+			resume = c.read
 			c.vc.Close()
 			c.vc = nil
+			lostAt = time.Now()
 		}
-		c.log.Warn("source lost; reconnecting", zap.Stringer("source", c.src), zap.Duration("in", backoff))
+		if try == tries {
+			return nil, fmt.Errorf("%s: source lost; gave up after %d reconnects over %s", c.src,
+				tries, time.Since(lostAt).Round(100*time.Millisecond))
+		}
+		try++
+		c.log.Warn("source lost; reconnecting", zap.Stringer("source", c.src), zap.Duration("in", backoff),
+			zap.Int("try", try), zap.Int("of", tries))
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -171,7 +213,12 @@ func (c *capture) next(ctx context.Context) (*stages.Frame, error) {
 		backoff = min(2*backoff, 10*time.Second)
 		if err := c.open(); err == nil {
 			c.log.Info("source back", zap.Stringer("source", c.src))
-			backoff = 500 * time.Millisecond
+			if c.length > 0 && resume > 0 && resume < c.length {
+				// A file behind a URL: go on where it stopped.
+				c.vc.Set(gocv.VideoCapturePosFrames, float64(resume))
+				c.read = resume
+			}
+			backoff, try = 500*time.Millisecond, 0
 		}
 	}
 }
@@ -179,7 +226,7 @@ func (c *capture) next(ctx context.Context) (*stages.Frame, error) {
 func (c *capture) frame(ctx context.Context, m gocv.Mat) (*stages.Frame, error) {
 	now := time.Now()
 	var pts time.Duration
-	if c.src.isFile() {
+	if c.src.isFile() || c.length > 0 { // a file, or a file behind a URL, plays at its own rate
 		pts = c.base + time.Duration(c.vc.Get(gocv.VideoCapturePosMsec)*float64(time.Millisecond))
 		if c.seq > 0 && pts <= c.lastPTS {
 			pts = c.lastPTS + time.Duration(float64(time.Second)/c.fps)

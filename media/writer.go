@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
-	"github.com/google/renameio/v2"
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // WriterOptions describe the MP4 to write.
@@ -46,11 +48,12 @@ var ErrExists = errors.New("already exists (use --force to overwrite)")
 type Writer struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
-	pending *renameio.PendingFile
+	pending *outfile.Pending
 	stderr  *tailBuffer
 	path    string
 	frame   int // bytes per frame
 	frames  int
+	rate    Rational
 	done    bool
 	waitErr error
 	once    sync.Once
@@ -67,11 +70,15 @@ func CheckWritable(path string, force bool) error {
 			return fmt.Errorf("%s: %w", path, ErrExists)
 		}
 	}
-	p, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)))
+	if st, err := os.Stat(filepath.Dir(path)); err == nil && !st.IsDir() {
+		return fmt.Errorf("%s: cannot write here: %s is not a folder", path, filepath.Dir(path))
+	}
+	p, err := outfile.Create(path, 0o644)
 	if err != nil {
 		return fmt.Errorf("%s: cannot write here: %w", path, UnwrapPathError(err))
 	}
-	return p.Cleanup()
+	p.Cleanup()
+	return nil
 }
 
 // NewWriter starts ffmpeg writing to a temporary file beside o.Path.
@@ -88,7 +95,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if o.CRF == 0 {
 		o.CRF = 20
 	}
-	pending, err := renameio.NewPendingFile(o.Path, renameio.WithTempDir(filepath.Dir(o.Path)), renameio.WithPermissions(0o644))
+	pending, err := outfile.Create(o.Path, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, UnwrapPathError(err))
 	}
@@ -121,6 +128,10 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	args = append(args, "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
 		"-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", pending.Name())
 	cmd := exec.Command("ffmpeg", args...)
+	// Its own process group: a terminal's Ctrl-C (sent to our group) must
+	// not kill the encoder under us; we stop it ourselves (Abort), or let
+	// it finish the file (Commit). If we die, it reads EOF and exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		pending.Cleanup()
@@ -135,7 +146,22 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}
-	return &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes}, nil
+	running.Store(cmd, struct{}{})
+	return &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes, rate: o.FrameRate}, nil
+}
+
+// running holds the encoders started and not yet finished, for
+// KillEncoders.
+var running sync.Map // *exec.Cmd -> struct{}
+
+// KillEncoders kills every ffmpeg this process is running (they are in
+// their own process groups, so a signal to ours does not reach them): for
+// an exit that cannot wait.
+func KillEncoders() {
+	running.Range(func(k, _ any) bool {
+		k.(*exec.Cmd).Process.Kill()
+		return true
+	})
 }
 
 // WriteFrame writes one frame: width*height*3 bytes of packed BGR, or
@@ -154,7 +180,9 @@ func (w *Writer) WriteFrame(bgr []byte) error {
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }
 
-// Commit finishes the file and renames it into place.
+// Commit finishes the file, checks it (ffprobe opens it without a
+// complaint, and it holds every frame written, for their duration) and
+// renames it into place. On any error nothing is left under either name.
 func (w *Writer) Commit() error {
 	if w.done {
 		return errors.New("media: writer already finished")
@@ -165,9 +193,48 @@ func (w *Writer) Commit() error {
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(err))
 	}
-	if err := w.pending.CloseAtomicallyReplace(); err != nil {
+	if err := verify(w.pending.Name(), w.frames, w.rate); err != nil {
 		w.pending.Cleanup()
-		return fmt.Errorf("%s: %w", w.path, err)
+		return fmt.Errorf("%s: not written correctly (%s); nothing was kept", w.path, err)
+	}
+	if err := w.pending.Commit(); err != nil {
+		return fmt.Errorf("%s: %w", w.path, UnwrapPathError(err))
+	}
+	return nil
+}
+
+// verify checks a finished MP4: ffprobe reads its video stream without a
+// word on stderr (a missing moov atom, a cut mdat), the stream counts the
+// frames written, and lasts as long as they do (within two frames).
+func verify(path string, frames int, rate Rational) error {
+	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "stream=nb_frames,duration", "-of", "default=nw=1", "--", path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if msg := strings.TrimSpace(stderr.String()); msg != "" {
+		return errors.New(lastLine(msg, path))
+	}
+	if err != nil {
+		return fmt.Errorf("ffprobe: %v", err)
+	}
+	var n int
+	var dur float64
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
+		switch k {
+		case "nb_frames":
+			n, _ = strconv.Atoi(v)
+		case "duration":
+			dur = parseFloat(v)
+		}
+	}
+	if n != frames {
+		return fmt.Errorf("it holds %d frames of the %d written", n, frames)
+	}
+	if fps := rate.Float(); fps > 0 && frames > 0 && math.Abs(dur-float64(frames)/fps) > 2/fps+0.001 {
+		return fmt.Errorf("it lasts %.3fs, want %.3fs for %d frames", dur, float64(frames)/fps, frames)
 	}
 	return nil
 }
@@ -186,7 +253,10 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) wait() error {
-	w.once.Do(func() { w.waitErr = w.cmd.Wait() })
+	w.once.Do(func() {
+		w.waitErr = w.cmd.Wait()
+		running.Delete(w.cmd)
+	})
 	return w.waitErr
 }
 

@@ -8,8 +8,12 @@
 #     faceplugin-face-recognition-js@0.0.1.
 # A file whose checksum does not match is an error: it is never used.
 set -euo pipefail
+# A relative VIDTAG_MODELS is taken from the current folder, as vidtag takes
+# it; the default, models/, is the repository's.
+dir=""
+if [[ -n "${VIDTAG_MODELS:-}" ]]; then dir=$(realpath -m -- "$VIDTAG_MODELS"); fi
 cd "$(dirname "$0")/.."
-dir="${VIDTAG_MODELS:-models}"
+dir="${dir:-models}"
 mkdir -p "$dir"
 
 declare -A sums=(

@@ -39,12 +39,15 @@ func runAnnotate(c *cli.Context) error {
 	if out == "" {
 		return usageErrorf("annotate needs -o OUTPUT.mp4")
 	}
+	if out == "-" {
+		return usageErrorf("-o -: the video is written to a file (MP4 needs a seekable file); --sidecar - sends the JSON lines to stdout")
+	}
 	s, err := readSettings(c)
 	if err != nil {
 		return err
 	}
 	stderr := c.App.ErrWriter
-	log := newLogger(stderr, s.LogFormat, s.LogLevel)
+	log := useSettings(c, s)
 	defer log.Sync()
 
 	input := c.Args().First()
@@ -52,9 +55,6 @@ func runAnnotate(c *cli.Context) error {
 	opt.Input, opt.Output, opt.Sidecar, opt.Stdout, opt.Report, opt.Force = input, out, c.String("sidecar"), c.App.Writer, c.Path("report"), c.Bool("force")
 	if opt.Sidecar == "" {
 		opt.Sidecar = annotate.DefaultSidecar(out)
-	}
-	if opt.Sidecar == out || opt.Report == out {
-		return usageErrorf("the sidecar and report must not be the output video %s", out)
 	}
 	// A missing input or an unwritable output costs no model loading. Past
 	// that, the first detector (0.5-0.9 s of a core) loads while ffprobe
@@ -78,6 +78,7 @@ func runAnnotate(c *cli.Context) error {
 		gate.Drop()
 	} else {
 		gate.Open()
+		defer plan.Release() // the outputs' locks, if Run is not reached
 	}
 	l := <-envc
 	if l.err == nil {
@@ -97,11 +98,11 @@ func runAnnotate(c *cli.Context) error {
 	}
 	res, err := annotate.Run(c.Context, env, plan)
 	if res != nil && s.Stats && res.Stats != nil {
-		res.Stats.Print(stderr)
+		printStats(c, log, res.Stats)
 	}
 	if err != nil {
 		return err // one line, printed by Main
 	}
-	fmt.Fprintf(stderr, "vidtag: %s -> %s\n", res.Summary(), out)
+	say(c, log, fmt.Sprintf("%s -> %s", res.Summary(), out))
 	return nil
 }

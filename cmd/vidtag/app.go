@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
+	"go.uber.org/zap"
+
+	"github.com/vidtag/vidtag/internal/earlysig"
+	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/media"
 )
 
 // Exit codes, documented in the README.
@@ -43,49 +46,137 @@ func App(stdout, stderr io.Writer) *cli.App {
 	}
 }
 
-// Main runs the CLI with args and returns the exit code. The first Ctrl-C
-// (or SIGTERM) cancels the run, which stops within about a second and
-// removes partial outputs; a second one kills the process at once.
+// Main runs the CLI with args and returns the exit code. SIGINT or SIGTERM
+// (to vidtag or to its process group; caught from the program's first
+// moments, see package earlysig) cancels the run: it stops within about a
+// second, exits 130 and says what it kept. A second one does not wait:
+// encoders are killed, temporary files removed, exit 130.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	sigs := earlysig.Signals()
+	select {
+	case <-sigs:
+		report(stderr, jsonLogs(nil, args), "interrupted before starting; nothing written", exitInterrupted)
+		return exitInterrupted
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		<-ctx.Done()
-		stop() // restore the default: a second signal kills
+		<-sigs
+		cancel()
+		<-sigs
+		media.KillEncoders()
+		outfile.Abandon()
+		report(stderr, jsonLogs(nil, args), "interrupted twice; stopped at once, partial outputs removed", exitInterrupted)
+		os.Exit(exitInterrupted)
 	}()
 	return run(ctx, args, stdout, stderr)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := App(stdout, stderr)
+	app.Metadata = map[string]any{}
 	err := app.RunContext(ctx, interspersed(app, args))
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
-		fmt.Fprintf(stderr, "vidtag: %s\n", oneLine(err))
+		report(stderr, jsonLogs(app, args), finalLine(ctx, err), code)
 	}
 	return code
 }
 
-// exitCode is the one place errors become exit codes.
+// report writes the final line: "vidtag: MESSAGE", or a JSON log entry
+// under --log-format json, where every line on stderr is JSON.
+func report(stderr io.Writer, json bool, msg string, code int) {
+	if !json {
+		fmt.Fprintf(stderr, "vidtag: %s\n", msg)
+		return
+	}
+	log := newLogger(stderr, "json", "info")
+	log.Error(msg, zap.Int("exit", code))
+	log.Sync()
+}
+
+// jsonLogs reports whether this run logs JSON: as its settings said (a
+// command records them in app.Metadata), else as the command line or the
+// environment say (for errors found before the settings were read).
+func jsonLogs(app *cli.App, args []string) bool {
+	if app != nil {
+		if f, ok := app.Metadata[metaLogFormat].(string); ok {
+			return f == "json"
+		}
+	}
+	for i, a := range args {
+		if a == "--log-format=json" || a == "-log-format=json" ||
+			((a == "--log-format" || a == "-log-format") && i+1 < len(args) && args[i+1] == "json") {
+			return true
+		}
+	}
+	return os.Getenv("VIDTAG_LOG_FORMAT") == "json"
+}
+
+// metaLogFormat is the app.Metadata key for the log format in use.
+const metaLogFormat = "log-format"
+
+// useSettings records the log format a command runs with (for the final
+// line) and returns its logger.
+func useSettings(c *cli.Context, s settings) *zap.Logger {
+	if c.App.Metadata != nil {
+		c.App.Metadata[metaLogFormat] = s.LogFormat
+	}
+	return newLogger(c.App.ErrWriter, s.LogFormat, s.LogLevel)
+}
+
+// say writes a command's closing summary: "vidtag: MSG" or, under
+// --log-format json, a log entry with the same message.
+func say(c *cli.Context, log *zap.Logger, msg string, fields ...zap.Field) {
+	if f, _ := c.App.Metadata[metaLogFormat].(string); f == "json" {
+		log.Info(msg, fields...)
+		return
+	}
+	fmt.Fprintf(c.App.ErrWriter, "vidtag: %s\n", msg)
+}
+
+// exitCode is the one place errors become exit codes. Once a signal has
+// cancelled the run, any error it ends with is the interrupt's doing (an
+// ffprobe killed by the terminal's Ctrl-C fails before we see it).
 func exitCode(ctx context.Context, err error) int {
 	var ue *usageError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.Is(err, outfile.ErrIsInput), errors.Is(err, outfile.ErrSamePath):
 		return exitUsage
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+	case ctx.Err() != nil:
 		return exitInterrupted
 	default:
 		return exitFailure
 	}
 }
 
+// interrupted is a run stopped by a signal, with what it kept.
+type interrupted struct{ kept string }
+
+func (e *interrupted) Error() string { return "interrupted; " + e.kept }
+func (e *interrupted) Unwrap() error { return context.Canceled }
+
+// finalLine is the run's last word on an error: one line, saying what an
+// interrupt kept.
+func finalLine(ctx context.Context, err error) string {
+	var in *interrupted
+	switch {
+	case errors.As(err, &in):
+		return in.Error()
+	case ctx.Err() != nil && !errors.Is(err, outfile.ErrIsInput) && !errors.Is(err, outfile.ErrSamePath):
+		if errors.Is(err, context.Canceled) {
+			return "interrupted; partial outputs removed, nothing written"
+		}
+		return "interrupted; nothing written (" + oneLine(err) + ")"
+	}
+	return oneLine(err)
+}
+
 // oneLine keeps an error message to one line.
 func oneLine(err error) string {
-	if errors.Is(err, context.Canceled) {
-		return "interrupted; partial outputs removed"
-	}
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
 }
 

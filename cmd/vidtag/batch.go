@@ -62,7 +62,7 @@ func runBatch(c *cli.Context) error {
 		jobs = min(runtime.NumCPU(), max(2, runtime.NumCPU()/2))
 	}
 	stderr := c.App.ErrWriter
-	log := newLogger(stderr, s.LogFormat, s.LogLevel)
+	log := useSettings(c, s)
 	defer log.Sync()
 
 	known := "none"
@@ -112,6 +112,9 @@ func runBatch(c *cli.Context) error {
 	rep, err := batch.Run(c.Context, opt)
 	if rep != nil {
 		fmt.Fprintln(c.App.Writer, rep.Table())
+	}
+	if err != nil && rep != nil && c.Context.Err() != nil {
+		return &interrupted{fmt.Sprintf("%d finished videos kept, the one in progress removed; report %s", rep.Totals.OK+rep.Totals.Failed, batch.ReportPath(out, shard))}
 	}
 	if err != nil {
 		return err

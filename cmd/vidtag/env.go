@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,8 +115,34 @@ func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 	for _, p := range problems {
 		log.Warn("known photo skipped", zap.String("photo", p.Path), zap.String("reason", p.Err.Error()))
 	}
+	warnSamePhoto(dir, log)
 	if g.Len() == 0 {
 		log.Warn(fmt.Sprintf("no usable known face in %s: every face will be Unknown", dir))
 	}
 	return g, nil
+}
+
+// warnSamePhoto warns when one photo (the same bytes) is enrolled under
+// two names: every face it matches would be either person.
+func warnSamePhoto(dir string, log *zap.Logger) {
+	photos, err := gallery.Photos(dir)
+	if err != nil {
+		return
+	}
+	first := map[[32]byte]gallery.Photo{}
+	for _, p := range photos {
+		b, err := os.ReadFile(p.Path)
+		if err != nil {
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if q, ok := first[sum]; ok && q.Label != p.Label {
+			log.Warn("the same photo is enrolled under two names", zap.String("photo", p.Path), zap.String("label", p.Label),
+				zap.String("same_as", q.Path), zap.String("other_label", q.Label))
+			continue
+		}
+		if _, ok := first[sum]; !ok {
+			first[sum] = p
+		}
+	}
 }

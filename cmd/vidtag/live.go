@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
-	"github.com/google/renameio/v2"
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/live"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/stages"
@@ -28,6 +31,7 @@ func liveCommand() *cli.Command {
 		&cli.IntFlag{Name: "camera", Value: -1, Usage: "camera index (default 0 when no --input)"},
 		&cli.StringFlag{Name: "input", Usage: "a video file (played at its own frame rate) or an RTSP/HTTP URL"},
 		&cli.BoolFlag{Name: "loop", Usage: "replay a file --input when it ends"},
+		&cli.IntFlag{Name: "reconnects", Value: live.DefaultReconnects, Usage: "times a lost camera or stream is reopened (back-off 0.5 s doubling to 10 s) before giving up"},
 		&cli.PathFlag{Name: "record", Usage: "also write the annotated stream to this MP4"},
 		&cli.BoolFlag{Name: "headless", Usage: "no window (servers, CI): a frame counts as shown when it is complete"},
 		&cli.StringFlag{Name: "events", Usage: "write enter/leave events as JSON lines here (- for stdout)"},
@@ -49,7 +53,10 @@ func runLive(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return usageErrorf("live takes no arguments; use --camera INDEX or --input URL_OR_FILE")
 	}
-	src := live.Source{Camera: c.Int("camera"), Input: c.String("input"), Loop: c.Bool("loop")}
+	src := live.Source{Camera: c.Int("camera"), Input: c.String("input"), Loop: c.Bool("loop"), Reconnects: c.Int("reconnects")}
+	if src.Reconnects < 1 {
+		return usageErrorf("--reconnects %d: want 1 or more", src.Reconnects)
+	}
 	switch {
 	case src.Camera >= 0 && src.Input != "":
 		return usageErrorf("give --camera or --input, not both")
@@ -64,14 +71,40 @@ func runLive(c *cli.Context) error {
 	if !headless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return fmt.Errorf("no display to open a window on (DISPLAY is not set); use --headless")
 	}
-	stderr := c.App.ErrWriter
-	log := newLogger(stderr, s.LogFormat, s.LogLevel)
+	log := useSettings(c, s)
 	defer log.Sync()
-	for _, p := range []string{c.Path("record"), c.Path("report"), fileArg(c.String("events"))} {
-		if p != "" && !c.Bool("force") {
-			if _, err := os.Stat(p); err == nil {
-				return fmt.Errorf("%s: already exists (use --force to overwrite)", p)
+
+	// Everything that can be checked is checked before the session (and
+	// the models) start: the input file, and the outputs, which must not
+	// be the input or one another, must be writable, and are locked.
+	if src.Input != "" && !live.IsURL(src.Input) {
+		if err := media.CheckReadable(src.Input); err != nil {
+			return err
+		}
+	}
+	record, report, events, force := c.Path("record"), c.Path("report"), fileArg(c.String("events")), c.Bool("force")
+	inputs := []string{}
+	if src.Input != "" && !live.IsURL(src.Input) {
+		inputs = append(inputs, src.Input)
+	}
+	if err := outfile.CheckInputs(inputs, map[string]string{"--record": record, "--report": report, "--events": events}); err != nil {
+		return err
+	}
+	for _, p := range []string{record, report, events} {
+		if p != "" {
+			if err := media.CheckWritable(p, force); err != nil {
+				return err
 			}
+		}
+	}
+	locks, err := outfile.AcquireAll(record, report, events)
+	if err != nil {
+		return err
+	}
+	defer locks.Release()
+	for _, p := range []string{record, report} {
+		if p != "" {
+			outfile.RemoveStale(p)
 		}
 	}
 	env, closeEnv, err := loadEnv(c.Context, s, log)
@@ -80,49 +113,134 @@ func runLive(c *cli.Context) error {
 	}
 	defer closeEnv()
 
-	opt := live.Options{Source: src, Tag: tagOptions(s), Record: c.Path("record"), Force: c.Bool("force"), Log: log}
+	opt := live.Options{Source: src, Tag: tagOptions(s), Record: record, Force: force, Log: log}
+	var eventsFile *lazyFile
 	switch ev := c.String("events"); ev {
 	case "":
 	case "-":
 		opt.Events = c.App.Writer
 	default:
-		f, err := os.Create(ev)
-		if err != nil {
-			return fmt.Errorf("%s: %w", ev, media.UnwrapPathError(err))
-		}
-		defer f.Close()
-		opt.Events = f
+		// Created on the first event, or when the session has run: a
+		// session that never starts leaves no empty file behind.
+		eventsFile = &lazyFile{path: ev}
+		defer eventsFile.Close()
+		opt.Events = eventsFile
 	}
 
 	var rep *live.Report
-	if headless {
-		rep, err = live.RunHeadless(c.Context, env, opt)
+	var recorded int
+	if c.Bool("headless") {
+		rep, recorded, err = runHeadless(c.Context, env, opt)
 	} else {
-		rep, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
+		rep, recorded, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
 	}
+	var kept []string
 	if rep != nil {
-		fmt.Fprintf(stderr, "vidtag: %s: %d frames shown at %.1f fps, detector at %.1f fps, latency p50 %.0f ms p95 %.0f ms; %s\n",
-			rep.Source, rep.FramesShown, rep.DisplayFPS, rep.DetectFPS, rep.LatencyMS.P50, rep.LatencyMS.P95, peopleLine(rep.People))
-		if p := c.Path("report"); p != "" {
+		say(c, log, fmt.Sprintf("%s: %d frames shown at %.1f fps, detector at %.1f fps, latency p50 %.0f ms p95 %.0f ms; %s",
+			rep.Source, rep.FramesShown, rep.DisplayFPS, rep.DetectFPS, rep.LatencyMS.P50, rep.LatencyMS.P95, peopleLine(rep.People)))
+		if eventsFile != nil {
+			if werr := eventsFile.Touch(); werr != nil && err == nil {
+				err = werr
+			}
+			kept = append(kept, "events "+eventsFile.path)
+		}
+		if report != "" {
 			b, _ := json.MarshalIndent(rep, "", "  ")
-			if werr := renameio.WriteFile(p, append(b, '\n'), 0o644, renameio.WithTempDir(filepath.Dir(p))); werr != nil && err == nil {
-				err = fmt.Errorf("%s: %w", p, werr)
+			if werr := outfile.WriteFile(report, append(b, '\n'), 0o644); werr != nil && err == nil {
+				err = fmt.Errorf("%s: %w", report, media.UnwrapPathError(werr))
+			} else if werr == nil {
+				kept = append(kept, "report "+report)
 			}
 		}
 	}
-	if err == nil && c.Context.Err() != nil {
-		return c.Context.Err() // Ctrl-C: exit 130
+	if recorded > 0 {
+		kept = append([]string{fmt.Sprintf("recording %s (%d frames, playable)", record, recorded)}, kept...)
+	}
+	if c.Context.Err() != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		// Ctrl-C or SIGTERM: exit 130, saying what was kept.
+		if len(kept) == 0 {
+			return &interrupted{"nothing written"}
+		}
+		return &interrupted{"kept " + strings.Join(kept, ", ")}
+	}
+	if err != nil && recorded > 0 {
+		return fmt.Errorf("%w; kept %s", err, strings.Join(kept, ", "))
 	}
 	return err
+}
+
+// runHeadless runs a session with no window.
+func runHeadless(ctx context.Context, env *annotate.Env, opt live.Options) (*live.Report, int, error) {
+	sess, err := live.Start(ctx, env, opt)
+	if err != nil {
+		return nil, 0, err
+	}
+	for f := range sess.Frames() {
+		sess.Shown(f)
+		f.Release()
+	}
+	rep, err := sess.Wait()
+	return rep, sess.Recorded, err
+}
+
+// lazyFile is a file created on its first write (0644 less the umask,
+// never more: umask 000 does not make it world-writable), so that a
+// session that fails to start leaves nothing.
+type lazyFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	err  error
+}
+
+func (l *lazyFile) open() {
+	if l.f != nil || l.err != nil {
+		return
+	}
+	l.f, l.err = os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644&^outfile.Umask())
+	if l.err == nil {
+		l.err = l.f.Chmod(0o644 &^ outfile.Umask())
+	}
+	if l.err != nil {
+		l.err = fmt.Errorf("%s: %w", l.path, media.UnwrapPathError(l.err))
+	}
+}
+
+func (l *lazyFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open()
+	if l.err != nil {
+		return 0, l.err
+	}
+	return l.f.Write(p)
+}
+
+// Touch creates the file if nothing was written (a session with no
+// events still says so with an empty file).
+func (l *lazyFile) Touch() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.open()
+	return l.err
+}
+
+func (l *lazyFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		return nil
+	}
+	return l.f.Close()
 }
 
 // showWindow runs a session in a window on this (the main) OS thread.
 // Keys: q or Esc quit, space pauses, s saves a PNG snapshot; closing the
 // window quits.
-func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, error) {
+func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, int, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	win := gocv.NewWindow("vidtag — " + opt.Source.String())
 	defer win.Close()
@@ -174,7 +292,8 @@ func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapsh
 	if current != nil {
 		current.Release()
 	}
-	return sess.Wait()
+	rep, err := sess.Wait()
+	return rep, sess.Recorded, err
 }
 
 // fileArg is the file a "-"-or-path argument names ("" for stdout or none).

@@ -73,27 +73,22 @@ func TestLiveHeadlessRealTime(t *testing.T) {
 	if r.People["Lin-Manuel Miranda"] < 3 {
 		t.Errorf("Lin-Manuel Miranda on screen %.1f s, want several seconds", r.People["Lin-Manuel Miranda"])
 	}
-	// Names appear within 0.5 s of a known face entering: he is on stage
-	// from frame 0, and back in close-up after the cut at frame 82.
+	// He is on screen from frame 0 to the end (on stage, then in close-up
+	// after the cut at frame 82): one appearance, so one enter, named
+	// within 0.5 s, and one leave, however often the detector misses him
+	// or his track is replaced (issue 14).
 	evs := readEvents(t, events)
-	var enters []float64
+	var enters, leaves []float64
 	for _, e := range evs {
-		if e.Event == "enter" && e.Label == "Lin-Manuel Miranda" {
+		if e.Label == "Lin-Manuel Miranda" && e.Event == "enter" {
 			enters = append(enters, e.Time)
 		}
-	}
-	cutAt := 82 / 29.97
-	if len(enters) < 2 || enters[0] > 0.5 {
-		t.Fatalf("Lin-Manuel Miranda entered at %v s, want within 0.5 s of 0", enters)
-	}
-	named := false
-	for _, at := range enters {
-		if at >= cutAt && at <= cutAt+0.5 {
-			named = true
+		if e.Label == "Lin-Manuel Miranda" && e.Event == "leave" {
+			leaves = append(leaves, e.Time)
 		}
 	}
-	if !named {
-		t.Errorf("after the cut at %.2f s he was named at %v s, want within 0.5 s", cutAt, enters)
+	if len(enters) != 1 || enters[0] > 0.5 || len(leaves) != 1 {
+		t.Errorf("Lin-Manuel Miranda entered at %v s and left at %v s, want once, within 0.5 s of 0", enters, leaves)
 	}
 	// The recording holds every shown frame, as H.264 MP4.
 	info, err := media.Probe(t.Context(), record)
@@ -300,24 +295,48 @@ func countColour(t *testing.T, path string, r, g, b uint8) int {
 	return n
 }
 
-// TestLiveStreamReconnects reads the clip from an HTTP URL, takes the
-// server down, then brings it back: the session says the stream was lost,
-// reconnects with back-off, says it is back, and goes on.
+// TestLiveStreamReconnects reads the clip from an HTTP URL whose first
+// connection breaks half-way, with the server then down for a while: the
+// session says the stream was lost, reconnects with back-off, says it is
+// back, and goes on.
 func TestLiveStreamReconnects(t *testing.T) {
-	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	ffmpeg(t, "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-c", "copy", "-movflags", "+faststart", clip)
+	b, err := os.ReadFile(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	serve := func(ln net.Listener) *http.Server {
-		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, clip) })}
-		go srv.Serve(ln)
-		return srv
-	}
-	srv := serve(ln)
+	var mu sync.Mutex
+	state := "cut" // the first request is cut half-way; then "down", then "up"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		st := state
+		if st == "cut" {
+			state = "down"
+		}
+		mu.Unlock()
+		switch st {
+		case "cut":
+			w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+			w.Write(b[:len(b)/2])
+			if hj, ok := w.(http.Hijacker); ok {
+				c, _, _ := hj.Hijack()
+				c.Close()
+			}
+		case "down":
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		default:
+			http.ServeContent(w, r, "clip.mp4", time.Time{}, bytes.NewReader(b))
+		}
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
 	bin := buildVidtag(t)
-	cmd := exec.Command(bin, "live", "--input", "http://"+addr+"/clip.mp4", "--headless", "--known", testenv.Data(t, "known"),
+	cmd := exec.Command(bin, "live", "--input", "http://"+ln.Addr().String()+"/clip.mp4", "--headless", "--known", testenv.Data(t, "known"),
 		"--models", testenv.Models(t), "--log-level", "info")
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
@@ -334,17 +353,11 @@ func TestLiveStreamReconnects(t *testing.T) {
 		}
 		t.Fatalf("no %q in the log:\n%s", what, stderr.String())
 	}
-	// OpenCV reads the whole (small) file quickly; once it has, the
-	// stream "ends" like a dropped connection. Keep the server down a while.
-	waitFor(`"size": "640x360"`)
-	srv.Close()
 	waitFor("source lost; reconnecting")
 	time.Sleep(700 * time.Millisecond)
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer serve(ln2).Close()
+	mu.Lock()
+	state = "up"
+	mu.Unlock()
 	waitFor("source back")
 	cmd.Process.Signal(syscall.SIGINT)
 	cmd.Wait()

@@ -5,9 +5,12 @@ import (
 	"os"
 	"sync"
 
+	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/term"
+
+	"github.com/vidtag/vidtag/pipeline"
 )
 
 // newLogger logs to w: human-readable by default, JSON for machines. It does
@@ -102,4 +105,19 @@ func (c gatedCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 		g.held = append(g.held, func() { c.Core.Write(e, fields) })
 	}
 	return nil
+}
+
+// printStats writes the --stats table, or under --log-format json one log
+// entry per stage.
+func printStats(c *cli.Context, log *zap.Logger, st *pipeline.Stats) {
+	if f, _ := c.App.Metadata[metaLogFormat].(string); f != "json" {
+		st.Print(c.App.ErrWriter)
+		return
+	}
+	for _, s := range st.Steps {
+		log.Info("stats", zap.String("stage", s.Name), zap.Int("workers", s.Workers), zap.Int("items", s.Items),
+			zap.Float64("busy_s", s.Busy.Seconds()), zap.Float64("wait_in_s", s.WaitIn.Seconds()),
+			zap.Float64("wait_out_s", s.WaitOut.Seconds()), zap.Float64("queue_avg", s.QueueAvg()), zap.Int("queue_max", s.QueueMax))
+	}
+	log.Info("stats", zap.String("stage", "wall"), zap.Float64("wall_s", st.Wall.Seconds()))
 }

@@ -13,6 +13,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+
+	// First: catch SIGINT and SIGTERM before anything else starts; and
+	// keep OpenCV's and GStreamer's own logging off stderr.
+	_ "github.com/vidtag/vidtag/internal/cvquiet"
+	_ "github.com/vidtag/vidtag/internal/earlysig"
 )
 
 // OpenCV's window functions must run on the main OS thread (gocv issue 599),
