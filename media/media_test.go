@@ -3,10 +3,12 @@ package media
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidtag/vidtag/internal/testenv"
 )
@@ -102,7 +104,7 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.VideoCodec != "h264" || got.PixFmt != "yuv420p" || frames != tt.n || got.FrameRate != tt.rate {
+			if got.VideoCodec != "h264" || got.PixFmt != "yuv420p" || frames != tt.n || math.Abs(got.FrameRate.Float()/tt.rate.Float()-1) > 1e-3 {
 				t.Errorf("video %s %s, %d frames at %v; want h264 yuv420p, %d frames at %v", got.VideoCodec, got.PixFmt, frames, got.FrameRate, tt.n, tt.rate)
 			}
 			if got.HasAudio() != tt.withAudio {
@@ -115,6 +117,79 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A variable frame rate survives: every frame keeps its time, a pause
+// included, and odd sizes are padded to even ones.
+func TestWriterKeepsTimestamps(t *testing.T) {
+	tests := []struct {
+		name         string
+		w, h         int
+		timescale    int
+		pts          []time.Duration
+		wantW, wantH int
+	}{
+		{"VFR with a 1 s pause", 64, 48, 15360, ms(0, 33, 67, 100, 1100, 1133, 1200, 1300), 64, 48},
+		{"NTSC times on a 1/30000 clock", 32, 32, 30000, ntsc(10), 32, 32},
+		{"odd size is padded", 65, 37, 0, ms(0, 40, 80, 120), 66, 38},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: tt.w, Height: tt.h,
+				FrameRate: Rational{30, 1}, Preset: "ultrafast", TimeScale: tt.timescale}
+			w, err := NewWriter(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame := make([]byte, tt.w*tt.h*3)
+			for i, pts := range tt.pts {
+				for j := range frame {
+					frame[j] = byte(i * 20)
+				}
+				if err := w.WriteFrameAt(frame, pts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := FrameTimes(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.pts) {
+				t.Fatalf("%d frames, want %d", len(got), len(tt.pts))
+			}
+			for i := range got {
+				if d := got[i] - got[0] - tt.pts[i]; d < -time.Millisecond || d > time.Millisecond {
+					t.Errorf("frame %d at %v, want %v", i, got[i]-got[0], tt.pts[i])
+				}
+			}
+			info, err := Probe(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Width != tt.wantW || info.Height != tt.wantH {
+				t.Errorf("video is %dx%d, want %dx%d", info.Width, info.Height, tt.wantW, tt.wantH)
+			}
+		})
+	}
+}
+
+func ms(v ...int) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x) * time.Millisecond
+	}
+	return out
+}
+
+func ntsc(n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = time.Duration(float64(i) * 1001 / 30000 * float64(time.Second))
+	}
+	return out
 }
 
 func TestWriterAbortLeavesNothing(t *testing.T) {
