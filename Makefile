@@ -12,7 +12,7 @@ OUTPUT  ?= out/demo.mp4
 # timed runs per variant in make bench (round-robin; min and median)
 RUNS    ?= 5
 
-.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch clean
+.PHONY: all setup build demo test bench bench-full bench-sweep bench-batch bench-memory clean
 
 all: build
 
@@ -36,6 +36,9 @@ bench-full: build
 
 bench-batch: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -runs 3 -batch
+
+bench-memory: build
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -memory 4k,1080p,3min
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"

@@ -39,6 +39,7 @@ const (
 	mkvTrackUID           = 0x73C5
 	mkvTrackType          = 0x83
 	mkvCodecID            = 0x86
+	mkvDefaultDuration    = 0x23E383
 	mkvVideo              = 0xE0
 	mkvPixelWidth         = 0xB0
 	mkvPixelHeight        = 0xBA
@@ -50,7 +51,9 @@ const (
 
 // newMKVPipe writes the stream header for w x h frames; fourcc names the
 // pixel format as ffmpeg's raw tags do ("BGR\x18" for bgr24, "I420").
-func newMKVPipe(w io.Writer, width, height int, fourcc string) (*mkvPipe, error) {
+// frame is the nominal frame duration: the last frame's, which no next
+// frame's timestamp gives (a one-frame clip would otherwise last 0 s).
+func newMKVPipe(w io.Writer, width, height int, fourcc string, frame time.Duration) (*mkvPipe, error) {
 	ebml := cat(
 		elUint(mkvEBMLVersion, 1), elUint(mkvEBMLReadVersion, 1), elUint(mkvEBMLMaxIDLength, 4),
 		elUint(mkvEBMLMaxSizeLength, 8), el(mkvDocType, []byte("matroska")),
@@ -58,7 +61,7 @@ func newMKVPipe(w io.Writer, width, height int, fourcc string) (*mkvPipe, error)
 	info := cat(elUint(mkvTimestampScale, 1000), // timestamps in µs
 		el(mkvMuxingApp, []byte("vidtag")), el(mkvWritingApp, []byte("vidtag")))
 	track := cat(elUint(mkvTrackNumber, 1), elUint(mkvTrackUID, 1), elUint(mkvTrackType, 1),
-		el(mkvCodecID, []byte("V_UNCOMPRESSED")),
+		el(mkvCodecID, []byte("V_UNCOMPRESSED")), elUint(mkvDefaultDuration, uint64(max(frame, time.Microsecond).Nanoseconds())),
 		el(mkvVideo, cat(elUint(mkvPixelWidth, uint64(width)), elUint(mkvPixelHeight, uint64(height)),
 			el(mkvColourSpace, []byte(fourcc)))))
 	head := cat(el(mkvEBML, ebml), id(mkvSegment), []byte{0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF}, // unknown size: a stream

@@ -250,11 +250,17 @@ func UnwrapPathError(err error) error {
 // it decodes everything; for checks, not for the hot path).
 func CountFrames(ctx context.Context, path string) (int, error) {
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", "--", path).Output()
+		"-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1", "--", path).Output()
 	if err != nil {
 		return 0, fmt.Errorf("%s: count frames: %w", path, err)
 	}
-	return strconv.Atoi(strings.TrimSpace(string(out)))
+	// The first line: rotated streams add their side data after it.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0, fmt.Errorf("%s: count frames: ffprobe says %q", path, first)
+	}
+	return n, nil
 }
 
 // PacketCount is what a demux-only pass over a file's first video stream
@@ -267,10 +273,12 @@ type PacketCount struct {
 
 // CountPackets reads (without decoding) the first video stream of path to
 // its end. It takes a fraction of a decode's time: the evidence behind
-// calling a file without an exact frame count truncated.
+// calling a file without an exact frame count truncated. Only messages at
+// ffmpeg's error level count ("File ended prematurely", "partial file"...);
+// warnings about odd timestamps do not.
 func CountPackets(ctx context.Context, path string) (PacketCount, error) {
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
-		"-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", "--", path)
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "level+error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets", "-of", "default=nw=1:nk=1", "--", path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -279,13 +287,17 @@ func CountPackets(ctx context.Context, path string) (PacketCount, error) {
 		}
 		return PacketCount{}, fmt.Errorf("%s: count packets: %v (%s)", path, err, lastLine(stderr.String(), path))
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(stdout.String()), ",")))
+	first, _, _ := strings.Cut(strings.TrimSpace(stdout.String()), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(first))
 	if err != nil {
 		return PacketCount{}, fmt.Errorf("%s: count packets: unreadable ffprobe output %q", path, stdout.String())
 	}
 	pc := PacketCount{Packets: n}
-	if msg := strings.TrimSpace(stderr.String()); msg != "" {
-		pc.Error = lastLine(strings.SplitN(msg, "\n", 2)[0], path)
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if _, msg, ok := strings.Cut(l, "[error] "); ok {
+			pc.Error = strings.TrimSpace(msg)
+			break
+		}
 	}
 	return pc, nil
 }

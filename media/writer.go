@@ -134,7 +134,9 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if w, h := EncodedSize(o.Width, o.Height); w != o.Width || h != o.Height {
 		args = append(args, "-vf", fmt.Sprintf("pad=%d:%d:0:0:black", w, h))
 	}
-	args = append(args, "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
+	// passthrough and the input's time base (µs) for the encoder: the
+	// default, 1/frame rate, would round VFR timestamps to the average rate.
+	args = append(args, "-fps_mode", "passthrough", "-enc_time_base:v", "-1", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
 		"-pix_fmt", "yuv420p", "-movflags", "+faststart")
 	if o.TimeScale >= 1000 { // coarser clocks round VFR timestamps too much
 		args = append(args, "-video_track_timescale", strconv.Itoa(o.TimeScale))
@@ -156,7 +158,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}
 	w := &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes, rate: o.FrameRate}
-	if w.mkv, err = newMKVPipe(stdin, o.Width, o.Height, fourcc); err != nil {
+	if w.mkv, err = newMKVPipe(stdin, o.Width, o.Height, fourcc, time.Duration(float64(time.Second)/o.FrameRate.Float())); err != nil {
 		err = fmt.Errorf("%s: encoder failed: %s", o.Path, w.reason(w.wait()))
 		w.Abort()
 		return nil, err
