@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -232,5 +233,69 @@ func TestCheckWritable(t *testing.T) {
 				t.Fatalf("CheckWritable() = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestProbeRotationAndFrameCounts: rotated streams probe at their displayed
+// size; only the MP4 sample table counts as an exact frame count, and a
+// demux pass finds a cut Matroska file's error.
+func TestProbeRotationAndFrameCounts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.mp4")
+	ffmpeg(t, "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src)
+	ffmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=90", filepath.Join(dir, "rot.mp4"))
+	ffmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=180", filepath.Join(dir, "rot180.mp4"))
+	ffmpeg(t, "-i", src, "-c:v", "mpeg4", "-c:a", "libmp3lame", filepath.Join(dir, "clip.avi"))
+	ffmpeg(t, "-i", src, "-f", "lavfi", "-i", "sine=duration=3", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", filepath.Join(dir, "long.mkv"))
+	b, err := os.ReadFile(filepath.Join(dir, "long.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cut.mkv"), b[:len(b)/2], 0o644)
+	tests := []struct {
+		file         string
+		w, h         int
+		rotated      bool
+		exact        bool
+		packetsError bool
+	}{
+		{"src.mp4", 640, 360, false, true, false},
+		{"rot.mp4", 360, 640, true, true, false},
+		{"rot180.mp4", 640, 360, true, true, false},
+		{"clip.avi", 640, 360, false, false, false},
+		{"long.mkv", 640, 360, false, false, false},
+		{"cut.mkv", 640, 360, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			info, err := Probe(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Width != tt.w || info.Height != tt.h || (info.Rotation != 0) != tt.rotated || info.FramesExact != tt.exact {
+				t.Errorf("%dx%d rotation %d exact %v; want %dx%d rotated %v exact %v",
+					info.Width, info.Height, info.Rotation, info.FramesExact, tt.w, tt.h, tt.rotated, tt.exact)
+			}
+			pc, err := CountPackets(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames, err := CountFrames(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (pc.Error != "") != tt.packetsError || !tt.packetsError && pc.Packets != frames {
+				t.Errorf("packets %d (error %q), frames %d", pc.Packets, pc.Error, frames)
+			}
+		})
+	}
+}
+
+func ffmpeg(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
 	}
 }
