@@ -23,10 +23,9 @@ import (
 //   - 4k:    images/obama-1080p.jpg scaled to 3840x2160, 5 s at 30 fps + audio;
 //   - 1080p: clips/obama_1080p.mp4 as it is;
 //   - 3min:  the Hamilton clip looped to 3 minutes (stream copy);
-//   - 60min: the Hamilton clip looped to 60 minutes and scaled to 320x180
-//     (per-frame state, not pixels, is what could grow; at this size the
-//     run takes about 20 minutes on two cores, so it is not in the
-//     default set).
+//   - 60min: the Hamilton clip looped to 60 minutes (stream copy; the run
+//     takes 30-50 minutes on two shared cores, so it is not in the default
+//     set).
 //
 // RSS is sampled from /proc every 250 ms, for vidtag alone and with its
 // ffmpeg children; the peak also comes from the kernel (rusage maxrss).
