@@ -247,9 +247,10 @@ func TestCorpus(t *testing.T) {
 			}
 			frame := time.Duration(float64(time.Second) / inInfo.FrameRate.Float())
 			inRel, outRel := relative(inTimes), relative(outTimes)
-			bad := 0
+			bad, worst := 0, time.Duration(0)
 			for k := 0; k < min(len(inRel), len(outRel), len(lines)); k++ {
 				side := time.Duration(lines[k].Time * float64(time.Second))
+				worst = max(worst, (outRel[k] - inRel[k]).Abs(), (side - inRel[k]).Abs())
 				if (outRel[k]-inRel[k]).Abs() > frame || (side-inRel[k]).Abs() > frame {
 					if bad++; bad <= 3 {
 						t.Errorf("frame %d: input %v, output %v, sidecar %v", k, inRel[k], outRel[k], side)
@@ -293,6 +294,10 @@ func TestCorpus(t *testing.T) {
 			if rep.Truncated || rep.From == "" {
 				t.Errorf("report: truncated %v, frame count from %q", rep.Truncated, rep.From)
 			}
+			x, y, n := faceCentre(lines)
+			t.Logf("%s %s rot %d -> %dx%d; frames in %d, out %d, sidecar %d; worst frame time error %v (one frame %v); audio %v -> %v; %d faces centred (%.0f, %.0f); count from %s",
+				inInfo.VideoCodec, inInfo.PixFmt, inInfo.Rotation, outInfo.Width, outInfo.Height, inFrames, outFrames, len(lines),
+				worst.Round(time.Microsecond), frame.Round(time.Microsecond), inInfo.AudioCodec, outInfo.AudioCodec, n, x, y, rep.From)
 		})
 	}
 }
