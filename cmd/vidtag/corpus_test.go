@@ -106,6 +106,8 @@ func corpusCases() []corpusCase {
 		{name: "odd size 641x361", make: func(t *testing.T, src, out string) {
 			ff(t, "-i", src, "-vf", "scale=641:361", "-c:v", "libx264rgb", "-preset", "ultrafast", "-c:a", "copy", out)
 		}, w: 641, h: 361},
+		// x264 stores grey as full-range 4:2:0 with flat chroma (ffprobe:
+		// yuvj420p), as grey H.264 from cameras does.
 		{name: "grey", make: func(t *testing.T, src, out string) {
 			ff(t, join([]string{"-i", src, "-vf", "format=gray"}, enc, []string{"-pix_fmt", "gray", "-c:a", "copy", out})...)
 		}, upright: true},
