@@ -325,8 +325,9 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		Frames: t.Frames, FramesExpected: done.Expected, FramesFrom: done.Source, Truncated: done.Truncated,
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
 		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings}
-	if res.FrameRate > 0 {
-		res.Duration = float64(res.Frames) / res.FrameRate
+	if res.FrameRate > 0 && res.Frames > 0 {
+		// From the timestamps: a variable frame rate's pauses count.
+		res.Duration = t.LastPTS.Seconds() + 1/res.FrameRate
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
