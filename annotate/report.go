@@ -17,25 +17,22 @@ import (
 
 // Report is the run report written by --report, one JSON object.
 type Report struct {
-	Input          string `json:"input"`
-	Output         string `json:"output,omitempty"`
-	Sidecar        string `json:"sidecar,omitempty"`
-	Frames         int    `json:"frames"`
-	FramesExpected int    `json:"frames_expected"`
-	// FramesFrom says how frames_expected was known: "container" (the
-	// MP4/MOV sample table) or "packets" (a demux-only count of the packets
-	// the file stores, which also found any demuxer error).
-	FramesFrom   string            `json:"frames_expected_from,omitempty"`
-	Truncated    bool              `json:"truncated"`
-	Faces        int               `json:"faces"`
-	UnknownFaces int               `json:"unknown_faces"`
-	Tracks       int               `json:"tracks"`
-	FPS          float64           `json:"fps"`
-	WallSeconds  float64           `json:"wall_seconds"`
-	VideoSeconds float64           `json:"video_seconds"`
-	RealTime     float64           `json:"realtime_factor"`
-	DetectScale  float64           `json:"detect_scale"`
-	People       map[string]Person `json:"people"`
+	Input          string            `json:"input"`
+	Output         string            `json:"output,omitempty"`
+	Sidecar        string            `json:"sidecar,omitempty"`
+	Frames         int               `json:"frames"`
+	FramesExpected int               `json:"frames_expected"`
+	FramesFrom     string            `json:"frames_expected_from,omitempty"` // "container" (MP4/MOV sample table) or "packets" (a demux pass)
+	Truncated      bool              `json:"truncated"`
+	Faces          int               `json:"faces"`
+	UnknownFaces   int               `json:"unknown_faces"`
+	Tracks         int               `json:"tracks"`
+	FPS            float64           `json:"fps"`
+	WallSeconds    float64           `json:"wall_seconds"`
+	VideoSeconds   float64           `json:"video_seconds"`
+	RealTime       float64           `json:"realtime_factor"`
+	DetectScale    float64           `json:"detect_scale"`
+	People         map[string]Person `json:"people"`
 	// Source and Settings say what the outputs were made from, so a batch
 	// re-run can tell complete outputs from stale ones without decoding.
 	Source   Source `json:"source"`
