@@ -12,7 +12,7 @@ OUTPUT  ?= out/demo.mp4
 # timed runs per variant in make bench (round-robin; min and median)
 RUNS    ?= 5
 
-.PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity clean
+.PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity bench-memory clean
 
 all: build
 
@@ -50,6 +50,8 @@ bench-embed: build
 # the identity decision on the crowded descriptors and the identities/ photos
 bench-identity: setup
 	$(GO) run ./cmd/benchidentity -data "$(DATA)"
+bench-memory: build
+	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -memory 4k,1080p,3min
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"

@@ -72,6 +72,10 @@ type Options struct {
 	// Settings identifies every setting that changes the outputs; it is
 	// recorded in the report (see batch).
 	Settings string
+	// FrameMemory is the budget, in bytes, for decoded frames in flight
+	// (0: DefaultFrameMemory). It bounds the pipeline's window and, for
+	// very large frames, shortens the look-ahead (see FrameBudget).
+	FrameMemory int64
 
 	// Progress, when set, is called after each frame with frames done and
 	// the expected total (0 if unknown).
@@ -97,6 +101,33 @@ func Defaults() Options {
 	}
 }
 
+// DefaultFrameMemory is the default budget for decoded frames: room for
+// every frame the pipeline wants up to 1440p; 4K frames (25 MB each) get
+// 32 slots, which keeps a 4K run under 1.5 GB.
+const DefaultFrameMemory = 768 << 20
+
+// FrameBudget splits a budget of budget bytes for w x h frames between the
+// pipeline's parts: frames is how many decoded frames may be in flight at
+// once, window how many the detector step may hold, and lookahead the
+// tracker's look-ahead in frames, at most want. Memory then depends on the
+// budget, not on frame size times window. The floor (two frames per
+// detector worker plus a few in the queues) is kept even when the budget is
+// smaller, so that the pipeline always moves.
+func FrameBudget(budget int64, w, h, workers, detectEvery, want int) (frames, window, lookahead int) {
+	if budget <= 0 {
+		budget = DefaultFrameMemory
+	}
+	floor := 2*workers + 6
+	frames = int(budget / int64(max(w*h*3, 1)))
+	lookahead = max(0, min(want, frames-floor))
+	// The window wants two keyframes in flight while the frames between
+	// them pass; the pool bounds the total anyway.
+	window = detectEvery + 2*workers + 2
+	frames = max(frames, floor+lookahead)
+	window = max(min(window, frames-lookahead-2), 2*workers)
+	return frames, window, lookahead
+}
+
 // EncoderPreset resolves the "auto" x264 preset for w x h frames: veryfast
 // (small files) up to 720p; superfast from 1.5 megapixels, where veryfast
 // alone needs about 4 of the 10 CPU-seconds that real time leaves on two
@@ -115,7 +146,8 @@ func EncoderPreset(preset string, w, h int) string {
 type Result struct {
 	Input, Output, Sidecar string
 	Frames                 int
-	FramesExpected         int // what the container claims
+	FramesExpected         int    // what the file stores (0: no count)
+	FramesFrom             string // how FramesExpected was known (stages.Completeness.Source)
 	Truncated              bool
 	FrameRate              float64
 	Duration               float64 // seconds of video
@@ -263,7 +295,17 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		zap.Stringer("fps", info.FrameRate), zap.Int("frames", info.Frames), zap.Bool("audio", info.HasAudio()),
 		zap.String("detector", opt.Detector), zap.Float64("detect_scale", scale), zap.Float64("smallest_face_px", math.Round(smallest)))
 
-	reader, err := stages.OpenReader(info)
+	if info.Rotation != 0 {
+		log.Info("rotated input: frames are turned upright; boxes are in the displayed frame's pixels",
+			zap.Int("rotation", info.Rotation), zap.String("displayed", fmt.Sprintf("%dx%d", info.Width, info.Height)))
+	}
+	workers := env.Engines.Max()
+	want := int(math.Round(opt.Lookahead.Seconds() * info.FrameRate.Float()))
+	maxFrames, window, lookahead := FrameBudget(opt.FrameMemory, info.Width, info.Height, workers, opt.DetectEvery, want)
+	if lookahead < want {
+		log.Info("frame memory budget shortens the look-ahead", zap.Int("frames", maxFrames), zap.Int("lookahead", lookahead), zap.Int("wanted", want))
+	}
+	reader, err := stages.OpenReader(info, maxFrames)
 	if err != nil {
 		return nil, err
 	}
@@ -274,8 +316,12 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if !opt.SidecarOnly {
 		wo := media.WriterOptions{Path: opt.Output, Width: info.Width, Height: info.Height, FrameRate: info.FrameRate,
 			Start: info.VideoStart, Preset: EncoderPreset(opt.Preset, info.Width, info.Height), CRF: opt.CRF, Force: opt.Force,
-			Threads: opt.EncoderThreads,
-			I420:    info.Width%2 == 0 && info.Height%2 == 0}
+			Threads: opt.EncoderThreads, TimeScale: info.TimeBase.Den,
+			I420: info.Width%2 == 0 && info.Height%2 == 0}
+		if w, h := media.EncodedSize(info.Width, info.Height); w != info.Width || h != info.Height {
+			log.Info("odd frame size: the video gets a black column on the right or row at the bottom; the sidecar keeps the source's pixels",
+				zap.String("source", fmt.Sprintf("%dx%d", info.Width, info.Height)), zap.String("video", fmt.Sprintf("%dx%d", w, h)))
+		}
 		if info.HasAudio() {
 			wo.AudioFrom, wo.AudioCodec = opt.Input, info.AudioCodec
 		}
@@ -302,7 +348,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	// As many detector workers as the pool may hold engines; they borrow
 	// one per keyframe.
 	detect := &stages.Detect{Pool: env.Engines}
-	detectors := make([]pipeline.Stage[*stages.Frame], env.Engines.Max())
+	detectors := make([]pipeline.Stage[*stages.Frame], workers)
 	for i := range detectors {
 		detectors[i] = detect
 	}
@@ -310,7 +356,6 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	tol, how := Tolerance(opt.Tolerance, env.Gallery)
 	log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
 	tcfg.Rule, tcfg.MaxMisses = identity.DefaultRule(tol), opt.MaxMisses
-	lookahead := int(math.Round(opt.Lookahead.Seconds() * info.FrameRate.Float()))
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
 	record := stages.NewSidecar(sidecarOut)
@@ -335,9 +380,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		steps[len(steps)-1] = withProgress(steps[len(steps)-1], opt.Progress, info.Frames)
 	}
 	// Window: room for two keyframes in flight (one per engine on two
-	// cores) while the frames between them pass; more only costs memory
-	// (a 1080p frame is 6 MB).
-	window := opt.DetectEvery + 2*len(detectors) + 2
+	// cores) while the frames between them pass, within the frame budget
+	// that the reader's pool enforces (a 1080p frame is 6 MB).
 	stats, err := pipeline.Run(ctx, pipeline.Source[*stages.Frame](reader), steps, pipeline.Options{Queue: 2, Window: window})
 	stats.Steps[0].Name = "read"
 	if err != nil {
@@ -347,14 +391,19 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
 
+	done, err := reader.Check(ctx)
+	if err != nil {
+		return nil, err
+	}
 	t := record.Tally
 	res := &Result{Input: opt.Input, Output: opt.Output, Sidecar: opt.Sidecar,
-		Frames: t.Frames, FramesExpected: info.Frames, Truncated: reader.Truncated(),
+		Frames: t.Frames, FramesExpected: done.Expected, FramesFrom: done.Source, Truncated: done.Truncated,
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
 		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings,
 		Tolerance: tol, ToleranceAuto: opt.Tolerance == 0}
-	if res.FrameRate > 0 {
-		res.Duration = float64(res.Frames) / res.FrameRate
+	if res.FrameRate > 0 && res.Frames > 0 {
+		// From the timestamps: a variable frame rate's pauses count.
+		res.Duration = t.LastPTS.Seconds() + 1/res.FrameRate
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
@@ -371,8 +420,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		}
 	}
 	if res.Truncated {
-		return res, fmt.Errorf("%s: %w: decoded %d of the %d frames its header claims; the outputs hold those %d",
-			opt.Input, ErrTruncated, res.Frames, res.FramesExpected, res.Frames)
+		return res, fmt.Errorf("%s: %w: %s; the outputs hold those %d", opt.Input, ErrTruncated, done.Reason, res.Frames)
 	}
 	return res, nil
 }

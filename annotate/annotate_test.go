@@ -47,3 +47,38 @@ func TestReportAndSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameBudget: the frames in flight follow the byte budget, not frame
+// size times window; the look-ahead shrinks only when the budget is short,
+// and the pipeline's floor is always kept.
+func TestFrameBudget(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		name                      string
+		budget                    int64
+		w, h                      int
+		frames, window, lookahead int
+		maxBytes                  int64 // frames * frame size, at most (0: unchecked)
+	}{
+		{"640x360 fits whole", DefaultFrameMemory, 640, 360, 1165, 36, 30, 0},
+		{"1080p fits whole", DefaultFrameMemory, 1920, 1080, 129, 36, 30, 0},
+		{"4K: budget binds, look-ahead shrinks", DefaultFrameMemory, 3840, 2160, 32, 8, 22, DefaultFrameMemory},
+		{"zero means the default", 0, 3840, 2160, 32, 8, 22, DefaultFrameMemory},
+		{"tiny budget keeps the floor", 10 * mib, 3840, 2160, 10, 8, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			frames, window, lookahead := FrameBudget(tt.budget, tt.w, tt.h, 2, 30, 30)
+			if frames != tt.frames || window != tt.window || lookahead != tt.lookahead {
+				t.Errorf("FrameBudget = %d frames, window %d, look-ahead %d; want %d, %d, %d",
+					frames, window, lookahead, tt.frames, tt.window, tt.lookahead)
+			}
+			if tt.maxBytes > 0 && int64(frames*tt.w*tt.h*3) > tt.maxBytes {
+				t.Errorf("%d frames of %dx%d exceed the budget", frames, tt.w, tt.h)
+			}
+			if frames < lookahead+2*2+6 {
+				t.Errorf("%d frames cannot hold a look-ahead of %d and keep the pipeline moving", frames, lookahead)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ package annotate
 import (
 	"bytes"
 	"context"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -51,6 +52,14 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 		t.Fatalf("enrollment left %d Mats open", n)
 	}
 	env := &Env{Engines: pool, Gallery: g}
+	// A phone clip (rotation side data): the reader turns frames through
+	// a Mat of its own. A small frame budget makes the reader wait for
+	// frames to come back.
+	rotated := filepath.Join(t.TempDir(), "rotated.mp4")
+	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-t", "2",
+		"-c", "copy", "-metadata:s:v:0", "rotate=90", rotated).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v %s", err, out)
+	}
 	tests := []struct {
 		name     string
 		input    string
@@ -59,6 +68,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 		{"complete run", "clips/short_hamilton_clip.mp4", 0},
 		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60},
 		{"truncated input", "bad/truncated_40pct.mp4", 0},
+		{"rotated input, small frame budget", rotated, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,7 +76,11 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			opt := Defaults()
-			opt.Input = testenv.Data(t, tt.input)
+			opt.Input = tt.input
+			if !filepath.IsAbs(tt.input) {
+				opt.Input = testenv.Data(t, tt.input)
+			}
+			opt.FrameMemory = 20 * 640 * 360 * 3
 			opt.Output = filepath.Join(t.TempDir(), "out.mp4")
 			opt.Sidecar = DefaultSidecar(opt.Output)
 			opt.Progress = func(done, _ int) {

@@ -23,6 +23,7 @@ type Report struct {
 	Sidecar        string  `json:"sidecar,omitempty"`
 	Frames         int     `json:"frames"`
 	FramesExpected int     `json:"frames_expected"`
+	FramesFrom     string  `json:"frames_expected_from,omitempty"` // "container" (MP4/MOV sample table) or "packets" (a demux pass)
 	Truncated      bool    `json:"truncated"`
 	Faces          int     `json:"faces"`
 	UnknownFaces   int     `json:"unknown_faces"`
@@ -76,7 +77,7 @@ type Person struct {
 // NewReport summarises a result.
 func NewReport(r *Result) *Report {
 	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
-		Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
+		FramesFrom: r.FramesFrom, Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
 		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
 		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings,
 		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto}

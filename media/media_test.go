@@ -3,10 +3,13 @@ package media
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidtag/vidtag/internal/testenv"
 )
@@ -102,7 +105,7 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.VideoCodec != "h264" || got.PixFmt != "yuv420p" || frames != tt.n || got.FrameRate != tt.rate {
+			if got.VideoCodec != "h264" || got.PixFmt != "yuv420p" || frames != tt.n || math.Abs(got.FrameRate.Float()/tt.rate.Float()-1) > 1e-3 {
 				t.Errorf("video %s %s, %d frames at %v; want h264 yuv420p, %d frames at %v", got.VideoCodec, got.PixFmt, frames, got.FrameRate, tt.n, tt.rate)
 			}
 			if got.HasAudio() != tt.withAudio {
@@ -115,6 +118,79 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A variable frame rate survives: every frame keeps its time, a pause
+// included, and odd sizes are padded to even ones.
+func TestWriterKeepsTimestamps(t *testing.T) {
+	tests := []struct {
+		name         string
+		w, h         int
+		timescale    int
+		pts          []time.Duration
+		wantW, wantH int
+	}{
+		{"VFR with a 1 s pause", 64, 48, 15360, ms(0, 33, 67, 100, 1100, 1133, 1200, 1300), 64, 48},
+		{"NTSC times on a 1/30000 clock", 32, 32, 30000, ntsc(10), 32, 32},
+		{"odd size is padded", 65, 37, 0, ms(0, 40, 80, 120), 66, 38},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: tt.w, Height: tt.h,
+				FrameRate: Rational{30, 1}, Preset: "ultrafast", TimeScale: tt.timescale}
+			w, err := NewWriter(opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frame := make([]byte, tt.w*tt.h*3)
+			for i, pts := range tt.pts {
+				for j := range frame {
+					frame[j] = byte(i * 20)
+				}
+				if err := w.WriteFrameAt(frame, pts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := FrameTimes(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.pts) {
+				t.Fatalf("%d frames, want %d", len(got), len(tt.pts))
+			}
+			for i := range got {
+				if d := got[i] - got[0] - tt.pts[i]; d < -time.Millisecond || d > time.Millisecond {
+					t.Errorf("frame %d at %v, want %v", i, got[i]-got[0], tt.pts[i])
+				}
+			}
+			info, err := Probe(context.Background(), opt.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Width != tt.wantW || info.Height != tt.wantH {
+				t.Errorf("video is %dx%d, want %dx%d", info.Width, info.Height, tt.wantW, tt.wantH)
+			}
+		})
+	}
+}
+
+func ms(v ...int) []time.Duration {
+	out := make([]time.Duration, len(v))
+	for i, x := range v {
+		out[i] = time.Duration(x) * time.Millisecond
+	}
+	return out
+}
+
+func ntsc(n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = time.Duration(float64(i) * 1001 / 30000 * float64(time.Second))
+	}
+	return out
 }
 
 func TestWriterAbortLeavesNothing(t *testing.T) {
@@ -157,5 +233,69 @@ func TestCheckWritable(t *testing.T) {
 				t.Fatalf("CheckWritable() = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestProbeRotationAndFrameCounts: rotated streams probe at their displayed
+// size; only the MP4 sample table counts as an exact frame count, and a
+// demux pass finds a cut Matroska file's error.
+func TestProbeRotationAndFrameCounts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.mp4")
+	ffmpeg(t, "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", src)
+	ffmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=90", filepath.Join(dir, "rot.mp4"))
+	ffmpeg(t, "-i", src, "-c", "copy", "-metadata:s:v:0", "rotate=180", filepath.Join(dir, "rot180.mp4"))
+	ffmpeg(t, "-i", src, "-c:v", "mpeg4", "-c:a", "libmp3lame", filepath.Join(dir, "clip.avi"))
+	ffmpeg(t, "-i", src, "-f", "lavfi", "-i", "sine=duration=3", "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", filepath.Join(dir, "long.mkv"))
+	b, err := os.ReadFile(filepath.Join(dir, "long.mkv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "cut.mkv"), b[:len(b)/2], 0o644)
+	tests := []struct {
+		file         string
+		w, h         int
+		rotated      bool
+		exact        bool
+		packetsError bool
+	}{
+		{"src.mp4", 640, 360, false, true, false},
+		{"rot.mp4", 360, 640, true, true, false},
+		{"rot180.mp4", 640, 360, true, true, false},
+		{"clip.avi", 640, 360, false, false, false},
+		{"long.mkv", 640, 360, false, false, false},
+		{"cut.mkv", 640, 360, false, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			info, err := Probe(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Width != tt.w || info.Height != tt.h || (info.Rotation != 0) != tt.rotated || info.FramesExact != tt.exact {
+				t.Errorf("%dx%d rotation %d exact %v; want %dx%d rotated %v exact %v",
+					info.Width, info.Height, info.Rotation, info.FramesExact, tt.w, tt.h, tt.rotated, tt.exact)
+			}
+			pc, err := CountPackets(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			frames, err := CountFrames(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (pc.Error != "") != tt.packetsError || !tt.packetsError && pc.Packets != frames {
+				t.Errorf("packets %d (error %q), frames %d", pc.Packets, pc.Error, frames)
+			}
+		})
+	}
+}
+
+func ffmpeg(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ffmpeg", append([]string{"-v", "error", "-y"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
 	}
 }

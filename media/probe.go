@@ -9,24 +9,39 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Info is what ffprobe says about a video file.
 type Info struct {
-	Path       string
-	Format     string // ffprobe format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
-	Width      int
-	Height     int
-	FrameRate  Rational // average frame rate of the video stream
-	Frames     int      // frame count the container claims (0 if it does not say)
-	VideoCodec string
-	PixFmt     string
-	VideoStart float64 // seconds; the first frame's time on the file's clock
-	AudioCodec string  // "" when there is no audio stream
-	AudioStart float64
-	Duration   float64 // seconds, of the whole file
+	Path   string
+	Format string // ffprobe format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+	// Width and Height are the displayed size: a stream with rotation
+	// side data (a phone held upright) is stored rotated, and OpenCV and
+	// players turn it upright.
+	Width  int
+	Height int
+	// Rotation is the clockwise turn, 0, 90, 180 or 270 degrees, that
+	// displays the stored pixels upright.
+	Rotation  int
+	FrameRate Rational // average frame rate of the video stream
+	// Frames is the expected frame count (0 if unknown): exact when
+	// FramesExact, otherwise only good for a progress bar.
+	Frames int
+	// FramesExact says Frames is the container's own count of the frames
+	// it stores (an MP4/MOV sample table), not an estimate from the
+	// duration or a header that also counts skipped frames (AVI).
+	FramesExact bool
+	TimeBase    Rational // of the video stream, e.g. 1/15360
+	VideoCodec  string
+	PixFmt      string
+	VideoStart  float64 // seconds; the first frame's time on the file's clock
+	AudioCodec  string  // "" when there is no audio stream
+	AudioStart  float64
+	Duration    float64 // seconds, of the whole file
 }
 
 // HasAudio reports whether the file has an audio stream.
@@ -79,7 +94,7 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-of", "json",
-		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time",
+		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time,time_base:stream_tags=rotate:stream_side_data=rotation",
 		"--", path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -107,6 +122,13 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 			RFrameRate   string `json:"r_frame_rate"`
 			NbFrames     string `json:"nb_frames"`
 			StartTime    string `json:"start_time"`
+			TimeBase     string `json:"time_base"`
+			Tags         struct {
+				Rotate string `json:"rotate"`
+			} `json:"tags"`
+			SideData []struct {
+				Rotation *float64 `json:"rotation"`
+			} `json:"side_data_list"`
 		} `json:"streams"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
@@ -134,6 +156,19 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 			}
 			info.Frames, _ = strconv.Atoi(s.NbFrames)
 			info.VideoStart = parseFloat(s.StartTime)
+			info.TimeBase = parseRational(s.TimeBase)
+			rot, _ := strconv.Atoi(s.Tags.Rotate)
+			for _, sd := range s.SideData {
+				if sd.Rotation != nil {
+					// The display matrix's angle is counter-clockwise;
+					// the old "rotate" tag is clockwise.
+					rot = -int(math.Round(*sd.Rotation))
+				}
+			}
+			info.Rotation = ((rot % 360) + 360) % 360
+			if info.Rotation == 90 || info.Rotation == 270 {
+				info.Width, info.Height = info.Height, info.Width
+			}
 		case s.CodecType == "audio" && info.AudioCodec == "":
 			info.AudioCodec = s.CodecName
 			info.AudioStart = parseFloat(s.StartTime)
@@ -142,11 +177,24 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 	if info.VideoCodec == "" {
 		return nil, fmt.Errorf("%s: %w", path, ErrNoVideo)
 	}
+	// Only the MP4 family's sample table counts exactly the frames stored.
+	// AVI's header also counts the empty chunks that stand for skipped
+	// frames; Matroska and WebM do not count at all.
+	info.FramesExact = info.Frames > 0 && isMOV(info.Format)
 	if info.Frames == 0 && info.FrameRate.Num > 0 && info.Duration > 0 {
-		// Some containers (Matroska, WebM) do not count frames; estimate.
+		// An estimate for progress only: the duration may be the audio's.
 		info.Frames = int(math.Round(info.Duration * info.FrameRate.Float()))
 	}
 	return info, nil
+}
+
+func isMOV(format string) bool {
+	for _, f := range strings.Split(format, ",") {
+		if f == "mov" || f == "mp4" {
+			return true
+		}
+	}
+	return false
 }
 
 func parseFloat(s string) float64 {
@@ -202,9 +250,74 @@ func UnwrapPathError(err error) error {
 // it decodes everything; for checks, not for the hot path).
 func CountFrames(ctx context.Context, path string) (int, error) {
 	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", "--", path).Output()
+		"-show_entries", "stream=nb_read_frames", "-of", "default=nw=1:nk=1", "--", path).Output()
 	if err != nil {
 		return 0, fmt.Errorf("%s: count frames: %w", path, err)
 	}
-	return strconv.Atoi(strings.TrimSpace(string(out)))
+	// The first line: rotated streams add their side data after it.
+	first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0, fmt.Errorf("%s: count frames: ffprobe says %q", path, first)
+	}
+	return n, nil
+}
+
+// PacketCount is what a demux-only pass over a file's first video stream
+// found: the packets it stores and the first error the demuxer or the
+// parser reported ("" for a clean read to the end).
+type PacketCount struct {
+	Packets int
+	Error   string
+}
+
+// CountPackets reads (without decoding) the first video stream of path to
+// its end. It takes a fraction of a decode's time: the evidence behind
+// calling a file without an exact frame count truncated. Only messages at
+// ffmpeg's error level count ("File ended prematurely", "partial file"...);
+// warnings about odd timestamps do not.
+func CountPackets(ctx context.Context, path string) (PacketCount, error) {
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "level+error", "-select_streams", "v:0", "-count_packets",
+		"-show_entries", "stream=nb_read_packets", "-of", "default=nw=1:nk=1", "--", path)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return PacketCount{}, ctx.Err()
+		}
+		return PacketCount{}, fmt.Errorf("%s: count packets: %v (%s)", path, err, lastLine(stderr.String(), path))
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(stdout.String()), "\n")
+	n, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return PacketCount{}, fmt.Errorf("%s: count packets: unreadable ffprobe output %q", path, stdout.String())
+	}
+	pc := PacketCount{Packets: n}
+	for _, l := range strings.Split(stderr.String(), "\n") {
+		if _, msg, ok := strings.Cut(l, "[error] "); ok {
+			pc.Error = strings.TrimSpace(msg)
+			break
+		}
+	}
+	return pc, nil
+}
+
+// FrameTimes lists the presentation time of every video frame of path, in
+// presentation order, on the file's clock (demux only: no decoding).
+func FrameTimes(ctx context.Context, path string) ([]time.Duration, error) {
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: frame times: %w", path, err)
+	}
+	var ts []time.Duration
+	for _, l := range strings.Fields(string(out)) {
+		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: frame times: bad pts %q", path, l)
+		}
+		ts = append(ts, time.Duration(math.Round(v*1e6))*time.Microsecond)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
+	return ts, nil
 }

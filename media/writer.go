@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/vidtag/vidtag/internal/outfile"
 )
@@ -34,11 +35,21 @@ type WriterOptions struct {
 	Force      bool   // replace an existing file at Path
 	// Threads caps the encoder's threads (0: x264 chooses, 1.5 per core).
 	Threads int
+	// TimeScale, when set, is the video track's clock rate in ticks per
+	// second: the input's time base, so that its timestamps carry over
+	// tick for tick.
+	TimeScale int
 	// I420 means frames arrive as planar YUV 4:2:0 (BT.601, limited range,
 	// as OpenCV's BGR2YUV_I420 writes them) instead of packed BGR; it needs
 	// an even width and height.
 	I420 bool
 }
+
+// EncodedSize is the size of the video the writer makes for w x h frames:
+// H.264 in 4:2:0 needs even sides, so an odd width or height gets one
+// black column on the right or one black row at the bottom. Nothing is
+// cropped, so coordinates in the frame stay valid in the video.
+func EncodedSize(w, h int) (int, int) { return w + w%2, h + h%2 }
 
 // ErrExists means the output is already there and Force is off.
 var ErrExists = errors.New("already exists (use --force to overwrite)")
@@ -48,6 +59,7 @@ var ErrExists = errors.New("already exists (use --force to overwrite)")
 type Writer struct {
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
+	mkv     *mkvPipe
 	pending *outfile.Pending
 	stderr  *tailBuffer
 	path    string
@@ -99,16 +111,16 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, UnwrapPathError(err))
 	}
-	pixFmt, frameBytes := "bgr24", o.Width*o.Height*3
+	// Frames reach ffmpeg in a Matroska stream, each with its timestamp
+	// (see mkvPipe), so a variable frame rate survives.
+	fourcc, frameBytes := "BGR\x18", o.Width*o.Height*3
 	if o.I420 {
 		if o.Width%2 != 0 || o.Height%2 != 0 {
 			return nil, fmt.Errorf("%s: I420 input needs an even size, got %dx%d", o.Path, o.Width, o.Height)
 		}
-		pixFmt, frameBytes = "yuv420p", o.Width*o.Height*3/2
+		fourcc, frameBytes = "I420", o.Width*o.Height*3/2
 	}
-	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", pixFmt, "-video_size", fmt.Sprintf("%dx%d", o.Width, o.Height),
-		"-framerate", o.FrameRate.String()}
+	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-f", "matroska"}
 	if o.Start != 0 {
 		args = append(args, "-itsoffset", strconv.FormatFloat(o.Start, 'f', 6, 64))
 	}
@@ -125,8 +137,17 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	if o.Threads > 0 {
 		args = append(args, "-threads", strconv.Itoa(o.Threads))
 	}
-	args = append(args, "-fps_mode", "passthrough", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
-		"-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", pending.Name())
+	if w, h := EncodedSize(o.Width, o.Height); w != o.Width || h != o.Height {
+		args = append(args, "-vf", fmt.Sprintf("pad=%d:%d:0:0:black", w, h))
+	}
+	// passthrough and the input's time base (µs) for the encoder: the
+	// default, 1/frame rate, would round VFR timestamps to the average rate.
+	args = append(args, "-fps_mode", "passthrough", "-enc_time_base:v", "-1", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF),
+		"-pix_fmt", "yuv420p", "-movflags", "+faststart")
+	if o.TimeScale >= 1000 { // coarser clocks round VFR timestamps too much
+		args = append(args, "-video_track_timescale", strconv.Itoa(o.TimeScale))
+	}
+	args = append(args, "-f", "mp4", pending.Name())
 	cmd := exec.Command("ffmpeg", args...)
 	// Its own process group: a terminal's Ctrl-C (sent to our group) must
 	// not kill the encoder under us; we stop it ourselves (Abort), or let
@@ -146,8 +167,14 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 		}
 		return nil, fmt.Errorf("start ffmpeg: %w", err)
 	}
+	w := &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes, rate: o.FrameRate}
+	if w.mkv, err = newMKVPipe(stdin, o.Width, o.Height, fourcc, time.Duration(float64(time.Second)/o.FrameRate.Float())); err != nil {
+		err = fmt.Errorf("%s: encoder failed: %s", o.Path, w.reason(w.wait()))
+		w.Abort()
+		return nil, err
+	}
 	running.Store(cmd, struct{}{})
-	return &Writer{cmd: cmd, stdin: stdin, pending: pending, stderr: tail, path: o.Path, frame: frameBytes, rate: o.FrameRate}, nil
+	return w, nil
 }
 
 // running holds the encoders started and not yet finished, for
@@ -164,13 +191,21 @@ func KillEncoders() {
 	})
 }
 
-// WriteFrame writes one frame: width*height*3 bytes of packed BGR, or
-// width*height*3/2 of planar I420.
-func (w *Writer) WriteFrame(bgr []byte) error {
-	if len(bgr) != w.frame {
-		return fmt.Errorf("%s: frame has %d bytes, want %d", w.path, len(bgr), w.frame)
+// WriteFrame writes the next frame at the writer's constant frame rate:
+// width*height*3 bytes of packed BGR, or width*height*3/2 of planar I420.
+func (w *Writer) WriteFrame(pix []byte) error {
+	pts := time.Duration(float64(w.frames) * float64(time.Second) / w.rate.Float())
+	return w.WriteFrameAt(pix, pts)
+}
+
+// WriteFrameAt writes the next frame at pts, its time from the stream's
+// first frame (the input's own timestamp, so variable frame rates keep
+// their timing). Times must increase.
+func (w *Writer) WriteFrameAt(pix []byte, pts time.Duration) error {
+	if len(pix) != w.frame {
+		return fmt.Errorf("%s: frame has %d bytes, want %d", w.path, len(pix), w.frame)
 	}
-	if _, err := w.stdin.Write(bgr); err != nil {
+	if err := w.mkv.WriteFrame(pix, pts); err != nil {
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(w.wait()))
 	}
 	w.frames++

@@ -34,7 +34,7 @@ func (e *Encode) Process(_ context.Context, f *Frame) error {
 	if err != nil {
 		return fmt.Errorf("frame %d: %w", f.Seq, err)
 	}
-	return e.W.WriteFrame(data)
+	return e.W.WriteFrameAt(data, f.PTS)
 }
 
 // Close frees the conversion buffer.

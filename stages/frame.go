@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"image"
 	"sync"
 	"time"
@@ -74,16 +75,54 @@ func (f *Frame) Release() {
 // MatPool recycles frame buffers. A 1080p frame is 6 MB; allocating one per
 // frame and freeing it again costs page faults on every frame, while a
 // pipeline only ever holds a few dozen frames at once.
+//
+// With a Limit, the pool is also the pipeline's memory budget: at most Limit
+// Mats are out at once, and Wait blocks until one comes back. Set Limit
+// before the first Get or Wait.
 type MatPool struct {
+	Limit int
+
 	mu     sync.Mutex
 	free   []gocv.Mat
+	out    int           // Mats handed out and not yet put back
+	back   chan struct{} // signalled on Put while someone waits
 	closed bool
+}
+
+// Wait is Get under the Limit: it blocks while Limit Mats are out, until
+// one is put back or ctx ends.
+func (p *MatPool) Wait(ctx context.Context) (gocv.Mat, error) {
+	for {
+		p.mu.Lock()
+		if p.Limit <= 0 || p.out < p.Limit {
+			p.mu.Unlock()
+			return p.Get(), nil
+		}
+		if p.back == nil {
+			p.back = make(chan struct{}, 1)
+		}
+		back := p.back
+		p.mu.Unlock()
+		select {
+		case <-back:
+		case <-ctx.Done():
+			return gocv.Mat{}, ctx.Err()
+		}
+	}
+}
+
+// Out is the number of Mats handed out and not yet put back.
+func (p *MatPool) Out() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out
 }
 
 // Get returns a recycled Mat, or a new empty one.
 func (p *MatPool) Get() gocv.Mat {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.out++
 	if n := len(p.free); n > 0 {
 		m := p.free[n-1]
 		p.free = p.free[:n-1]
@@ -96,6 +135,13 @@ func (p *MatPool) Get() gocv.Mat {
 func (p *MatPool) Put(m gocv.Mat) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.out--
+	if p.back != nil {
+		select {
+		case p.back <- struct{}{}:
+		default:
+		}
+	}
 	if p.closed {
 		m.Close()
 		return

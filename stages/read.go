@@ -16,18 +16,29 @@ import (
 // Reader decodes a video file with OpenCV, one fresh Mat per frame. It is
 // the pipeline's Source for annotate and batch. Probe the file with
 // media.Probe first: OpenCV opens things that are not videos.
+//
+// Frames come out as a player shows them: a stream with rotation side data
+// (a phone held upright) is turned upright here, so every box downstream is
+// in the displayed frame's pixels.
 type Reader struct {
 	vc   *gocv.VideoCapture
 	info *media.Info
 	seq  int
 	pts  time.Duration // of the last frame
 	pool MatPool
+	raw  gocv.Mat // the stored (unrotated) frame, when the stream is rotated
 }
 
 var quietFFmpeg sync.Once
 
-// OpenReader opens a probed file.
-func OpenReader(info *media.Info) (*Reader, error) {
+// capPropOrientationAuto is OpenCV's CAP_PROP_ORIENTATION_AUTO, which gocv
+// v0.31 does not name.
+const capPropOrientationAuto gocv.VideoCaptureProperties = 49
+
+// OpenReader opens a probed file. maxFrames, when positive, bounds the
+// frames the reader has out at once (see MatPool.Limit): Next waits for the
+// pipeline to release one.
+func OpenReader(info *media.Info, maxFrames int) (*Reader, error) {
 	// OpenCV's FFmpeg backend lets the decoder print its complaints about
 	// damaged input on stderr; the reader reports such problems itself, in
 	// one line. OPENCV_FFMPEG_LOGLEVEL set by the user wins.
@@ -43,18 +54,41 @@ func OpenReader(info *media.Info) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("%s: OpenCV cannot decode it", info.Path)
 	}
-	return &Reader{vc: vc, info: info}, nil
+	// OpenCV 4.6 turns 90 and 270 degree streams the wrong way (against
+	// ffmpeg, ffplay and browsers, which follow the display matrix): switch
+	// its rotation off and turn frames by what ffprobe read.
+	vc.Set(capPropOrientationAuto, 0)
+	r := &Reader{vc: vc, info: info, pool: MatPool{Limit: maxFrames}}
+	if info.Rotation != 0 {
+		r.raw = gocv.NewMat()
+	}
+	return r, nil
 }
 
 // Next decodes the next frame; io.EOF after the last one.
 func (r *Reader) Next(ctx context.Context) (*Frame, error) {
-	m := r.pool.Get()
-	if !r.vc.Read(&m) || m.Empty() {
+	m, err := r.pool.Wait(ctx)
+	if err != nil {
+		return nil, err
+	}
+	into := &m
+	if r.info.Rotation != 0 {
+		into = &r.raw
+	}
+	if !r.vc.Read(into) || into.Empty() {
 		r.pool.Put(m)
 		if r.seq == 0 {
 			return nil, fmt.Errorf("%s: no frame decodes", r.info.Path)
 		}
 		return nil, io.EOF
+	}
+	switch r.info.Rotation {
+	case 90:
+		gocv.Rotate(r.raw, &m, gocv.Rotate90Clockwise)
+	case 180:
+		gocv.Rotate(r.raw, &m, gocv.Rotate180Clockwise)
+	case 270:
+		gocv.Rotate(r.raw, &m, gocv.Rotate90CounterClockwise)
 	}
 	if m.Cols() != r.info.Width || m.Rows() != r.info.Height {
 		r.pool.Put(m)
@@ -76,17 +110,58 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 // Frames is the number of frames decoded so far.
 func (r *Reader) Frames() int { return r.seq }
 
-// Truncated reports whether decoding stopped well short of the frame count
-// the container claims (a cut-off download, a crashed recorder). Call it
-// after Next has returned io.EOF.
-func (r *Reader) Truncated() bool {
-	claimed := r.info.Frames
-	return claimed > 0 && r.seq < claimed-max(2, claimed/100)
+// Completeness is how a finished read compares with what the file stores.
+type Completeness struct {
+	Truncated bool
+	// Expected is the frame count the decoded frames were checked
+	// against (0 when nothing says).
+	Expected int
+	// Source says how Expected was known: "container" (the MP4/MOV
+	// sample table), "packets" (a demux-only count of the packets the
+	// file stores) or "" (no count: the read was checked for errors only).
+	Source string
+	Reason string // why it is truncated
+}
+
+// Check decides, after Next has returned io.EOF, whether decoding stopped
+// short of the file's end (a cut-off download, a crashed recorder). Only
+// evidence counts, never an estimate from the duration: the container's
+// own exact frame count, or else an error from a demux-only pass over the
+// file, or fewer decoded frames than the packets that pass found. A WebM
+// whose audio outlasts its video, or an AVI whose header counts skipped
+// frames, is complete.
+func (r *Reader) Check(ctx context.Context) (Completeness, error) {
+	short := func(n int) bool { return r.seq < n-max(2, n/100) }
+	if r.info.FramesExact {
+		c := Completeness{Expected: r.info.Frames, Source: "container"}
+		if short(c.Expected) {
+			c.Truncated = true
+			c.Reason = fmt.Sprintf("decoded %d of the %d frames its header claims", r.seq, c.Expected)
+		}
+		return c, nil
+	}
+	pc, err := media.CountPackets(ctx, r.info.Path)
+	if err != nil {
+		return Completeness{}, err
+	}
+	c := Completeness{Expected: pc.Packets, Source: "packets"}
+	switch {
+	case pc.Error != "":
+		c.Truncated = true
+		c.Reason = fmt.Sprintf("the demuxer stopped with an error after %d frames (%s)", pc.Packets, pc.Error)
+	case short(pc.Packets):
+		c.Truncated = true
+		c.Reason = fmt.Sprintf("decoded %d of the %d frames the file stores", r.seq, pc.Packets)
+	}
+	return c, nil
 }
 
 // Close releases the decoder and the frame buffers. Call it after the
 // pipeline has released every frame.
 func (r *Reader) Close() error {
 	r.pool.Close()
+	if r.info.Rotation != 0 {
+		r.raw.Close()
+	}
 	return r.vc.Close()
 }

@@ -19,6 +19,7 @@
 //	go run ./cmd/vidbench -runs 5            (make bench)
 //	go run ./cmd/vidbench -full -runs 1      (make bench-full)
 //	go run ./cmd/vidbench -batch -runs 3     (make bench-batch; see batch.go)
+//	go run ./cmd/vidbench -memory 4k,1080p,3min (make bench-memory; see memory.go)
 package main
 
 import (
@@ -109,6 +110,7 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.runs, "runs", 3, "timed runs per variant")
 	fs.BoolVar(&c.full, "full", false, "run naive-2x on every clip and store its scores")
 	batchMode := fs.Bool("batch", false, "measure batch instead: ten clips against one, and a re-run over 100 videos")
+	memory := fs.String("memory", "", "measure peak RSS and the RSS curve instead, on these cases (comma separated: 4k,1080p,3min,60min)")
 	clips := fs.String("clips", "short_hamilton_clip,obama_biden_720p,obama_1080p", "clips to measure")
 	extra := fs.String("vidtag-flags", "", "extra flags for vidtag annotate (space separated)")
 	only := fs.String("only", "", "run only these variants (comma separated: ceiling,naive-1x,naive-2x,vidtag)")
@@ -128,6 +130,9 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *batchMode {
 		return benchBatch(ctx, c, stdout)
+	}
+	if *memory != "" {
+		return benchMemory(ctx, c, strings.Split(*memory, ","), stdout)
 	}
 	self, err := os.Executable()
 	if err != nil {
