@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +64,7 @@ type Writer struct {
 	path    string
 	frame   int // bytes per frame
 	frames  int
+	lastPTS time.Duration // of the last frame written
 	rate    Rational
 	done    bool
 	waitErr error
@@ -209,6 +209,7 @@ func (w *Writer) WriteFrameAt(pix []byte, pts time.Duration) error {
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(w.wait()))
 	}
 	w.frames++
+	w.lastPTS = pts
 	return nil
 }
 
@@ -228,7 +229,7 @@ func (w *Writer) Commit() error {
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(err))
 	}
-	if err := verify(w.pending.Name(), w.frames, w.rate); err != nil {
+	if err := verify(w.pending.Name(), w.frames, w.lastPTS, w.rate); err != nil {
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: not written correctly (%s); nothing was kept", w.path, err)
 	}
@@ -240,8 +241,10 @@ func (w *Writer) Commit() error {
 
 // verify checks a finished MP4: ffprobe reads its video stream without a
 // word on stderr (a missing moov atom, a cut mdat), the stream counts the
-// frames written, and lasts as long as they do (within two frames).
-func verify(path string, frames int, rate Rational) error {
+// frames written, and lasts at least as long as they do (to the last
+// frame's timestamp plus one frame, within two frames: a variable frame
+// rate's pauses count).
+func verify(path string, frames int, last time.Duration, rate Rational) error {
 	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
 		"-show_entries", "stream=nb_frames,duration", "-of", "default=nw=1", "--", path)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -268,8 +271,10 @@ func verify(path string, frames int, rate Rational) error {
 	if n != frames {
 		return fmt.Errorf("it holds %d frames of the %d written", n, frames)
 	}
-	if fps := rate.Float(); fps > 0 && frames > 0 && math.Abs(dur-float64(frames)/fps) > 2/fps+0.001 {
-		return fmt.Errorf("it lasts %.3fs, want %.3fs for %d frames", dur, float64(frames)/fps, frames)
+	if fps := rate.Float(); fps > 0 && frames > 0 {
+		if want := last.Seconds() + 1/fps; dur < want-2/fps-0.001 {
+			return fmt.Errorf("it lasts %.3fs, want %.3fs for %d frames", dur, want, frames)
+		}
 	}
 	return nil
 }
