@@ -25,7 +25,6 @@ type CNN struct {
 	hog     *HOG
 	minFace int
 	plans   map[image.Point]ultraface.Plan
-	scratch gocv.Mat
 }
 
 const (
@@ -50,14 +49,13 @@ func NewCNN(model, dlibDir string, minFace int) (*CNN, error) {
 		det.Close()
 		return nil, err
 	}
-	return &CNN{det: det, hog: hog, minFace: minFace, plans: map[image.Point]ultraface.Plan{}, scratch: gocv.NewMat()}, nil
+	return &CNN{det: det, hog: hog, minFace: minFace, plans: map[image.Point]ultraface.Plan{}}, nil
 }
 
 // Close frees the models.
 func (c *CNN) Close() {
 	c.det.Close()
 	c.hog.Close()
-	c.scratch.Close()
 }
 
 // NeedsJPEG is false: the CNN reads the frame itself.
@@ -104,7 +102,9 @@ func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bo
 	crop := frame.Region(region)
 	defer crop.Close()
 	scale := float64(DescribeFace) / float64(w)
-	buf, err := EncodeJPEG(crop, scale, 92, &c.scratch)
+	scaled := gocv.NewMat()
+	defer scaled.Close()
+	buf, err := EncodeJPEG(crop, scale, 92, &scaled)
 	if err != nil {
 		return d, false, err
 	}

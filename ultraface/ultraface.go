@@ -37,14 +37,13 @@ type Box struct {
 	Score float32
 }
 
-// Detector owns one loaded network and its scratch images. It is not for
-// concurrent use.
+// Detector owns one loaded network. It is not for concurrent use. It holds
+// no image between calls (the scratch images of a call are 0.3 MB), so an
+// idle detector owns no Mat.
 type Detector struct {
 	net    gocv.Net
 	Score  float32
 	NMS    float32
-	canvas gocv.Mat // Input-sized BGR image fed to the network
-	part   gocv.Mat // a resized window of the frame
 	rects  []image.Rectangle
 	scores []float32
 }
@@ -61,16 +60,11 @@ func New(path string) (*Detector, error) {
 	}
 	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
-	return &Detector{net: net, Score: DefaultScore, NMS: DefaultNMS,
-		canvas: gocv.NewMatWithSize(Input.Y, Input.X, gocv.MatTypeCV8UC3), part: gocv.NewMat()}, nil
+	return &Detector{net: net, Score: DefaultScore, NMS: DefaultNMS}, nil
 }
 
 // Close frees the network.
-func (d *Detector) Close() {
-	d.net.Close()
-	d.canvas.Close()
-	d.part.Close()
-}
+func (d *Detector) Close() { d.net.Close() }
 
 // Detect finds the faces in an 8-bit BGR frame, looking at each window of
 // the plan, and merges what the windows found.
@@ -79,12 +73,16 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 		return nil, errors.New("ultraface: empty frame")
 	}
 	d.rects, d.scores = d.rects[:0], d.scores[:0]
+	canvas := gocv.NewMatWithSize(Input.Y, Input.X, gocv.MatTypeCV8UC3) // what the network sees
+	defer canvas.Close()
+	part := gocv.NewMat() // a resized window of the frame
+	defer part.Close()
 	for i, w := range plan.Windows {
 		maxFace := math.Inf(1)
 		if i > 0 {
 			maxFace = plan.TileMaxFace
 		}
-		if err := d.window(frame, w, maxFace); err != nil {
+		if err := d.window(frame, w, maxFace, &canvas, &part); err != nil {
 			return nil, err
 		}
 	}
@@ -109,14 +107,14 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 // window runs the network on one 4:3 window of the frame (which may reach
 // past the frame's edges: that part is grey) and collects its boxes up to
 // maxFace wide that do not touch a cut edge (one inside the frame).
-func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64) error {
+func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64, canvas, part *gocv.Mat) error {
 	fw, fh := frame.Cols(), frame.Rows()
 	s := float64(Input.X) / float64(w.Dx())
 	in := w.Intersect(image.Rect(0, 0, fw, fh))
 	if in.Empty() {
 		return nil
 	}
-	d.canvas.SetTo(gocv.NewScalar(127, 127, 127, 0))
+	canvas.SetTo(gocv.NewScalar(127, 127, 127, 0))
 	// Where the visible part lands on the canvas.
 	dst := image.Rect(
 		int(math.Round(float64(in.Min.X-w.Min.X)*s)), int(math.Round(float64(in.Min.Y-w.Min.Y)*s)),
@@ -130,13 +128,13 @@ func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64) er
 	if s > 1 {
 		interp = gocv.InterpolationLinear
 	}
-	gocv.Resize(src, &d.part, dst.Size(), 0, 0, interp)
+	gocv.Resize(src, part, dst.Size(), 0, 0, interp)
 	src.Close()
-	roi := d.canvas.Region(dst)
-	d.part.CopyTo(&roi)
+	roi := canvas.Region(dst)
+	part.CopyTo(&roi)
 	roi.Close()
 
-	blob := gocv.BlobFromImage(d.canvas, 1.0/128, Input, gocv.NewScalar(127, 127, 127, 0), true, false)
+	blob := gocv.BlobFromImage(*canvas, 1.0/128, Input, gocv.NewScalar(127, 127, 127, 0), true, false)
 	defer blob.Close()
 	d.net.SetInput(blob, "input")
 	outs := d.net.ForwardLayers([]string{"scores", "boxes"})
