@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
 
@@ -93,21 +92,10 @@ func runBatch(c *cli.Context) error {
 			return env, err
 		},
 	}
-	if isTerminal(stderr) && s.LogFormat != "json" {
-		var bar *progressbar.ProgressBar
-		opt.Progress = func(p batch.Progress) {
-			if bar == nil {
-				bar = progressbar.NewOptions(p.Videos, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
-			}
-			bar.Describe(fmt.Sprintf("batch: %d frames", p.Frames))
-			bar.Set(p.VideosDone)
-		}
-		defer func() {
-			if bar != nil {
-				bar.Finish()
-			}
-		}()
+	if s.LogFormat != "json" {
+		var finish func()
+		opt.Progress, finish = newBatchProgress(stderr)
+		defer finish()
 	}
 	rep, err := batch.Run(c.Context, opt)
 	if rep != nil {
