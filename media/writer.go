@@ -52,6 +52,7 @@ type Writer struct {
 	frame   int // bytes per frame
 	frames  int
 	done    bool
+	ended   bool // Finish has run
 	waitErr error
 	once    sync.Once
 }
@@ -154,17 +155,32 @@ func (w *Writer) WriteFrame(bgr []byte) error {
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }
 
-// Commit finishes the file and renames it into place.
-func (w *Writer) Commit() error {
+// Finish waits for the encoder to complete the file, which stays under
+// its temporary name; Commit then renames it into place. It lets a caller
+// put other outputs in place between the two.
+func (w *Writer) Finish() error {
 	if w.done {
 		return errors.New("media: writer already finished")
 	}
-	w.done = true
+	if w.ended {
+		return nil
+	}
+	w.ended = true
 	w.stdin.Close()
 	if err := w.wait(); err != nil {
+		w.done = true
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(err))
 	}
+	return nil
+}
+
+// Commit finishes the file (see Finish) and renames it into place.
+func (w *Writer) Commit() error {
+	if err := w.Finish(); err != nil {
+		return err
+	}
+	w.done = true
 	if err := w.pending.CloseAtomicallyReplace(); err != nil {
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: %w", w.path, err)
