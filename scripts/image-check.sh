@@ -212,7 +212,7 @@ done
 # The image: run it as the batch Job does, on a volume with in/, known/, out/.
 say "image built: $root ($(du -sh --exclude=proc --exclude=sys --exclude=dev "$root" | cut -f1))"
 rm -rf "$root/data"
-mkdir -p "$root/data/in" "$root/data/out"
+mkdir -p "$root/data/in" "$root/data/out/annotate"
 cp "$clip" "$root/data/in/"
 cp -a "$data/known" "$root/data/known"
 name=$(basename "$clip")
