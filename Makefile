@@ -11,6 +11,10 @@ KNOWN   ?= $(DATA)/known
 OUTPUT  ?= out/demo.mp4
 # timed runs per variant in make bench (round-robin; min and median)
 RUNS    ?= 5
+# what vidtag --version says
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# where make image-check keeps its Debian 12 roots (outside the repository)
+IMGROOT ?= /var/tmp/vidtag-image-check
 
 .PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity bench-memory clean
 
@@ -20,9 +24,10 @@ setup:
 	scripts/setup.sh
 
 build: setup
-	$(GO) build -o bin/vidtag ./cmd/vidtag
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vidtag ./cmd/vidtag
 
 demo: build
+	mkdir -p "$(dir $(OUTPUT))"
 	bin/vidtag annotate "$(INPUT)" -o "$(OUTPUT)" --known "$(KNOWN)" --force --report "$(basename $(OUTPUT)).report.json"
 
 test:
@@ -55,6 +60,11 @@ bench-memory: build
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"
+
+# Builds configs/k8s/Dockerfile's steps in debootstrapped Debian 12 roots under
+# IMGROOT and annotates a clip inside the image (needs root; slow; not in test).
+image-check:
+	scripts/image-check.sh "$(IMGROOT)"
 
 clean:
 	rm -rf bin out

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -405,8 +406,12 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		// From the timestamps: a variable frame rate's pauses count.
 		res.Duration = t.LastPTS.Seconds() + 1/res.FrameRate
 	}
+	// Commit order: the video is finished (under its temporary name), then
+	// the sidecar and the report go into place, then the video. A crash in
+	// between leaves a sidecar without its video (which batch redoes),
+	// never a video without its sidecar.
 	if video != nil {
-		if err := video.Commit(); err != nil {
+		if err := video.Finish(); err != nil {
 			return nil, err
 		}
 	}
@@ -416,6 +421,13 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	res.Wall = time.Since(start)
 	if opt.Report != "" {
 		if err := WriteReport(opt.Report, res); err != nil {
+			removePublished(opt.Sidecar)
+			return nil, err
+		}
+	}
+	if video != nil {
+		if err := video.Commit(); err != nil {
+			removePublished(opt.Sidecar, opt.Report)
 			return nil, err
 		}
 	}
@@ -423,6 +435,16 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		return res, fmt.Errorf("%s: %w: %s; the outputs hold those %d", opt.Input, ErrTruncated, done.Reason, res.Frames)
 	}
 	return res, nil
+}
+
+// removePublished takes back outputs already put in place when a later
+// one fails: none of a failed run's outputs may be left.
+func removePublished(paths ...string) {
+	for _, p := range paths {
+		if p := sidecarFile(p); p != "" {
+			os.Remove(p)
+		}
+	}
 }
 
 // sidecarFile is the file a sidecar setting writes, "" for stdout or none.

@@ -1,5 +1,3 @@
-//go:build matprofile
-
 package annotate
 
 import (

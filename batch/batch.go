@@ -43,7 +43,8 @@ type Options struct {
 	// loads nothing).
 	Env func() (*annotate.Env, error)
 	Log *zap.Logger
-	// Progress, when set, is called as videos and frames advance.
+	// Progress, when set, is called as videos and frames advance, from
+	// one job at a time (never concurrently), with counts that only grow.
 	Progress func(Progress)
 }
 
@@ -145,11 +146,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		if finished {
 			prog.VideosDone++
 		}
-		p := prog
-		mu.Unlock()
+		// Under the lock: the callback sees one call at a time, in order.
 		if opt.Progress != nil {
-			opt.Progress(p)
+			opt.Progress(prog)
 		}
+		mu.Unlock()
 	}
 	next := make(chan int)
 	var wg sync.WaitGroup

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/google/renameio/v2"
 )
@@ -16,8 +17,13 @@ import (
 // seconds. What the finder found is cached, including "no face" and "two
 // faces", but errors are not. The cache is best effort: when dir cannot be
 // read or written, the finder runs as if there were none.
+//
+// Face descriptors are biometric data: the folder is 0700 and its files
+// 0600, and a cache left more open by an older version is closed up.
 func Cached(dir, version string, find FaceFinder) FaceFinder {
+	var private sync.Once
 	return func(path string) ([]Descriptor, error) {
+		private.Do(func() { Private(dir) })
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return find(path)
@@ -37,9 +43,27 @@ func Cached(dir, version string, find FaceFinder) FaceFinder {
 		if err != nil {
 			return nil, err
 		}
-		if b, err := json.Marshal(descs); err == nil && os.MkdirAll(dir, 0o755) == nil {
-			renameio.WriteFile(file, b, 0o644) // best effort
+		if b, err := json.Marshal(descs); err == nil && os.MkdirAll(dir, 0o700) == nil {
+			renameio.WriteFile(file, b, 0o600) // best effort
 		}
 		return descs, nil
+	}
+}
+
+// Private makes an existing cache folder 0700 and the files in it 0600
+// (best effort: a folder that is not there is left alone).
+func Private(dir string) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return
+	}
+	if st.Mode().Perm() != 0o700 {
+		os.Chmod(dir, 0o700)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o077 != 0 {
+			os.Chmod(filepath.Join(dir, e.Name()), 0o600)
+		}
 	}
 }

@@ -70,6 +70,7 @@ type Session struct {
 	wg       sync.WaitGroup
 	mailbox  *pipeline.Mailbox[*stages.Frame]
 	results  chan detection
+	tracked  chan struct{} // closed when tracking stops reading results
 	recorder *media.Writer
 	encode   *stages.Encode
 	events   *eventLog
@@ -82,6 +83,11 @@ type Session struct {
 	// kept it (0 when there is none).
 	Recorded int
 }
+
+// resultSlots is the room for detections tracking has not taken yet. The
+// end of the stream does not depend on it: a detection finished after
+// tracking has stopped is dropped, not sent (see detectLoop).
+var resultSlots = 4
 
 // detection is the detector's answer for one frame.
 type detection struct {
@@ -113,8 +119,8 @@ func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{opt: opt, env: env, log: log, cap: c, cancel: cancel,
-		out: make(chan *stages.Frame, 1), mailbox: pipeline.NewMailbox[*stages.Frame](), results: make(chan detection, 4),
-		events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
+		out: make(chan *stages.Frame, 1), mailbox: pipeline.NewMailbox[*stages.Frame](), results: make(chan detection, resultSlots),
+		tracked: make(chan struct{}), events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
 	s.stats.init(c.fps)
 	log.Info("live", zap.Stringer("source", opt.Source), zap.String("size", fmt.Sprintf("%dx%d", c.w, c.h)), zap.Float64("fps", c.fps))
 
@@ -271,6 +277,8 @@ func (s *Session) detectLoop(ctx context.Context) {
 		s.stats.detected()
 		select {
 		case s.results <- detection{seq: seq, dets: dets}:
+		case <-s.tracked: // the stream ended: nothing will read it
+			return
 		case <-ctx.Done():
 			return
 		}
@@ -282,6 +290,7 @@ func (s *Session) detectLoop(ctx context.Context) {
 func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 	defer s.wg.Done()
 	defer close(s.out)
+	defer close(s.tracked)
 	defer func() {
 		for f := range frames { // after a stop: release what capture still sends
 			f.Release()

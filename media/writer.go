@@ -67,6 +67,7 @@ type Writer struct {
 	lastPTS time.Duration // of the last frame written
 	rate    Rational
 	done    bool
+	ended   bool // Finish has run
 	waitErr error
 	once    sync.Once
 }
@@ -216,23 +217,39 @@ func (w *Writer) WriteFrameAt(pix []byte, pts time.Duration) error {
 // Frames is the number of frames written so far.
 func (w *Writer) Frames() int { return w.frames }
 
-// Commit finishes the file, checks it (ffprobe opens it without a
-// complaint, and it holds every frame written, for their duration) and
-// renames it into place. On any error nothing is left under either name.
-func (w *Writer) Commit() error {
+// Finish waits for the encoder to complete the file, which stays under
+// its temporary name, and checks it (ffprobe opens it without a complaint,
+// and it holds every frame written, for their duration); Commit then
+// renames it into place. It lets a caller put other outputs in place
+// between the two. On any error nothing is left under either name.
+func (w *Writer) Finish() error {
 	if w.done {
 		return errors.New("media: writer already finished")
 	}
-	w.done = true
+	if w.ended {
+		return nil
+	}
+	w.ended = true
 	w.stdin.Close()
 	if err := w.wait(); err != nil {
+		w.done = true
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(err))
 	}
 	if err := verify(w.pending.Name(), w.frames, w.lastPTS, w.rate); err != nil {
+		w.done = true
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: not written correctly (%s); nothing was kept", w.path, err)
 	}
+	return nil
+}
+
+// Commit finishes the file (see Finish) and renames it into place.
+func (w *Writer) Commit() error {
+	if err := w.Finish(); err != nil {
+		return err
+	}
+	w.done = true
 	if err := w.pending.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", w.path, UnwrapPathError(err))
 	}

@@ -15,6 +15,9 @@ if [[ -n "${VIDTAG_MODELS:-}" ]]; then dir=$(realpath -m -- "$VIDTAG_MODELS"); f
 cd "$(dirname "$0")/.."
 dir="${dir:-models}"
 mkdir -p "$dir"
+# Model files are readable by everyone and writable by their owner only
+# (npm's tarballs say 0666): fix the files already here too.
+for f in "$dir"/*.dat "$dir"/*.onnx; do [[ -f $f && -O $f ]] && chmod go-w "$f"; done
 
 declare -A sums=(
   [dlib_face_recognition_resnet_model_v1.dat]=55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30

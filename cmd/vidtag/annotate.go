@@ -73,6 +73,12 @@ func runAnnotate(c *cli.Context) error {
 		env, closeEnv, err := loadEnv(c.Context, s, gate.Logger(log))
 		envc <- loaded{env, closeEnv, err}
 	}()
+	// The bar is set before Prepare, which copies the options into the plan.
+	if s.LogFormat != "json" {
+		var finish func()
+		opt.Progress, finish = newProgress(stderr, "annotate")
+		defer finish()
+	}
 	plan, err := annotate.Prepare(c.Context, opt)
 	if err != nil {
 		gate.Drop()
@@ -90,13 +96,7 @@ func runAnnotate(c *cli.Context) error {
 	if l.err != nil {
 		return l.err
 	}
-	env := l.env
-	if s.LogFormat != "json" {
-		var finish func()
-		opt.Progress, finish = newProgress(stderr, "annotate")
-		defer finish()
-	}
-	res, err := annotate.Run(c.Context, env, plan)
+	res, err := annotate.Run(c.Context, l.env, plan)
 	if res != nil && s.Stats && res.Stats != nil {
 		printStats(c, log, res.Stats)
 	}

@@ -32,6 +32,7 @@ func App(stdout, stderr io.Writer) *cli.App {
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
+		Version:         versionString(),
 		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand(), knownCommand()},
 		OnUsageError:    onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {},
@@ -45,6 +46,9 @@ func App(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 }
+
+// vidtag --version prints the version and the models (version.go).
+func init() { cli.VersionPrinter = printVersion }
 
 // Main runs the CLI with args and returns the exit code. SIGINT or SIGTERM
 // (to vidtag or to its process group; caught from the program's first

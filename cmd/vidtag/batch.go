@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
@@ -22,8 +22,8 @@ import (
 func batchCommand() *cli.Command {
 	flags := append(append([]cli.Flag{
 		&cli.PathFlag{Name: "output", Aliases: []string{"o"}, Usage: "folder for the outputs: REL/NAME.mp4, .jsonl and .report.json per input (required)"},
-		&cli.IntFlag{Name: "jobs", Usage: "videos tagged at once, sharing the detector engines (0: half the cores, at least 2: one video's start and end overlap another's middle)", EnvVars: envVars("jobs")},
-		&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "take share I of N of the files (0 <= I < N), by a hash of their paths: N processes cover every file exactly once", EnvVars: envVars("shard")},
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "jobs", Usage: "videos tagged at once, sharing the detector engines (0: half the cores, at least 2: one video's start and end overlap another's middle)", EnvVars: envVars("jobs")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "take share I of N of the files (0 <= I < N), by a hash of their paths: N processes cover every file exactly once", EnvVars: envVars("shard")}),
 		&cli.BoolFlag{Name: "sidecar-only", Usage: "write the sidecar and report, not the video (fast indexing)"},
 		&cli.BoolFlag{Name: "force", Usage: "redo videos whose outputs are complete"},
 	}, tagFlags()...), videoFlags()...)
@@ -93,21 +93,10 @@ func runBatch(c *cli.Context) error {
 			return env, err
 		},
 	}
-	if isTerminal(stderr) && s.LogFormat != "json" {
-		var bar *progressbar.ProgressBar
-		opt.Progress = func(p batch.Progress) {
-			if bar == nil {
-				bar = progressbar.NewOptions(p.Videos, progressbar.OptionSetWriter(stderr), progressbar.OptionShowCount(),
-					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish(), progressbar.OptionFullWidth())
-			}
-			bar.Describe(fmt.Sprintf("batch: %d frames", p.Frames))
-			bar.Set(p.VideosDone)
-		}
-		defer func() {
-			if bar != nil {
-				bar.Finish()
-			}
-		}()
+	if s.LogFormat != "json" {
+		var finish func()
+		opt.Progress, finish = newBatchProgress(stderr)
+		defer finish()
 	}
 	rep, err := batch.Run(c.Context, opt)
 	if rep != nil {

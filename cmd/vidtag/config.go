@@ -189,10 +189,19 @@ func (s settings) validate() error {
 	return nil
 }
 
-// loadConfig is a command's Before: it reads the --config file, rejects
-// unknown keys (a misspelt key must not be silently ignored), accepts 30 for
-// a float setting, and merges the values under the flags and environment
-// (altsrc implements that precedence).
+// loadConfig is a command's Before: it reads the --config file and merges
+// its values under the flags and environment (altsrc implements that
+// precedence). Every key is applied or rejected, never ignored:
+//   - a setting (a flag that is also a VIDTAG_* variable) shared by the
+//     commands is a top-level key; one only some commands have (batch's
+//     jobs) goes in a section named after the command ("batch:"), which
+//     the other commands leave alone;
+//   - a per-run flag (output, force, input...) is an error: it belongs on
+//     the command line, where it is seen;
+//   - an unknown key, in any section, is an error (a misspelt key must not
+//     be silently ignored).
+//
+// A float setting accepts 30 for 30.0.
 func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 	return func(c *cli.Context) error {
 		path := c.Path("config")
@@ -207,43 +216,109 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 		if err := yaml.Unmarshal(raw, &m); err != nil {
 			return usageErrorf("config %s: not valid YAML: %v", path, err)
 		}
-		byName := map[string]cli.Flag{}
-		for _, f := range flags {
-			for _, n := range f.Names() {
-				byName[n] = f
-			}
-		}
-		var bad []string
-		values := map[any]any{}
-		for k, v := range m {
-			f, ok := byName[k]
-			if !ok || k == "config" {
-				bad = append(bad, k)
-				continue
-			}
-			if _, isFloat := f.(*altsrc.Float64Flag); isFloat {
-				if i, isInt := v.(int); isInt {
-					v = float64(i)
-				}
-			}
-			if _, isString := f.(*altsrc.StringFlag); isString {
-				switch n := v.(type) { // tolerance: 0.5 is a string setting's number
-				case int, float64:
-					v = fmt.Sprint(n)
-				}
-			}
-			if v == nil { // "key:" with no value keeps the default
-				continue
-			}
-			values[k] = v
-		}
-		if len(bad) > 0 {
-			sort.Strings(bad)
-			return usageErrorf("config %s: unknown setting(s) %s for 'vidtag %s'", path, strings.Join(bad, ", "), c.Command.Name)
+		this := c.Command.Name
+		values, errs := configValues(m, this, flags)
+		if len(errs) > 0 {
+			sort.Strings(errs)
+			return usageErrorf("config %s: %s", path, strings.Join(errs, "; "))
 		}
 		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
 			return usageErrorf("config %s: %v", path, oneLine(err))
 		}
 		return nil
 	}
+}
+
+// configCommands are the commands that may have a section in a config file.
+func configCommands() map[string][]cli.Flag {
+	return map[string][]cli.Flag{"annotate": annotateCommand().Flags, "batch": batchCommand().Flags, "live": liveCommand().Flags}
+}
+
+// isSetting reports whether f may be set from a config file.
+func isSetting(f cli.Flag) bool {
+	_, ok := f.(altsrc.FlagInputSourceExtension)
+	return ok && !slices.Contains(f.Names(), "config")
+}
+
+// configValues checks a parsed config file for command this (whose flags
+// are given) and returns the values to apply, or every problem found.
+func configValues(m map[string]any, this string, flags []cli.Flag) (map[any]any, []string) {
+	commands := configCommands()
+	values := map[any]any{}
+	var errs []string
+	// check returns the value to apply for key k of the section for cmd
+	// ("" for the top level), or records why not.
+	check := func(cmd string, k string, v any) (any, bool) {
+		where := k
+		if cmd != "" {
+			where = cmd + "." + k
+		}
+		fl := flags
+		if cmd != "" {
+			fl = commands[cmd]
+		}
+		var f cli.Flag
+		for _, x := range fl {
+			if slices.Contains(x.Names(), k) {
+				f = x
+			}
+		}
+		switch {
+		case f == nil && cmd == "":
+			var in []string
+			for name, cf := range commands {
+				for _, x := range cf {
+					if slices.Contains(x.Names(), k) && isSetting(x) {
+						in = append(in, name)
+					}
+				}
+			}
+			if len(in) > 0 {
+				sort.Strings(in)
+				errs = append(errs, fmt.Sprintf("%s is not a setting of 'vidtag %s' (only of %s): put it in a section, e.g. \"%s:\" then \"  %s: ...\"", k, this, strings.Join(in, ", "), in[0], k))
+			} else {
+				errs = append(errs, fmt.Sprintf("unknown setting %s", where))
+			}
+			return nil, false
+		case f == nil:
+			errs = append(errs, fmt.Sprintf("unknown setting %s ('vidtag %s' has no --%s)", where, cmd, k))
+			return nil, false
+		case !isSetting(f):
+			errs = append(errs, fmt.Sprintf("%s: --%s is given per run, on the command line, not in a config file", where, k))
+			return nil, false
+		}
+		if _, isFloat := f.(*altsrc.Float64Flag); isFloat {
+			if i, isInt := v.(int); isInt {
+				v = float64(i)
+			}
+		}
+		if _, isString := f.(*altsrc.StringFlag); isString {
+			switch n := v.(type) { // tolerance: 0.5 is a string setting's number
+			case int, float64:
+				v = fmt.Sprint(n)
+			}
+		}
+		return v, v != nil // "key:" with no value keeps the default
+	}
+	for k, v := range m {
+		if _, isSection := commands[k]; isSection {
+			section, ok := v.(map[string]any)
+			if !ok && v != nil {
+				errs = append(errs, fmt.Sprintf("%s: want a section of 'vidtag %s' settings", k, k))
+				continue
+			}
+			for sk, sv := range section {
+				if sv, ok := check(k, sk, sv); ok && k == this {
+					values[sk] = sv // a command's own section beats the top level
+				}
+			}
+			continue
+		}
+		if v, ok := check("", k, v); ok {
+			if _, set := values[k]; !set {
+				values[k] = v
+			}
+		}
+	}
+	return values, errs
 }

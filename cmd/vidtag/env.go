@@ -36,6 +36,9 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		return nil, nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
+	for _, p := range models.WritableByOthers(dir) {
+		log.Warn("model file writable by other users: chmod 0644 it (scripts/fetch-models.sh does)", zap.String("file", p))
+	}
 	load, err := recog.Loader(dir, s.Detector, s.MinFace)
 	if err != nil {
 		return nil, nil, err
@@ -65,6 +68,7 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 
 // enrollCache is where known-face descriptors are cached: $VIDTAG_CACHE,
 // else the user's cache folder (~/.cache/vidtag/known); "off" disables it.
+// The descriptors are biometric: folders 0700, files 0600 (gallery.Cached).
 func enrollCache() string {
 	if dir := os.Getenv("VIDTAG_CACHE"); dir != "" {
 		if dir == "off" {
@@ -76,6 +80,8 @@ func enrollCache() string {
 	if err != nil {
 		return ""
 	}
+	// Ours alone: 0700, even when an older version made it 0755.
+	gallery.Private(filepath.Join(dir, "vidtag"))
 	return filepath.Join(dir, "vidtag", "known")
 }
 

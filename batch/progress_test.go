@@ -1,0 +1,80 @@
+package batch
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/recog"
+)
+
+// TestProgressFromConcurrentJobs runs three videos on three jobs with a
+// progress callback that keeps state without a lock of its own, as the
+// CLI's bar does. Under -race (make test) a concurrent call is a failure;
+// the test also checks that calls never overlap and counts only grow.
+func TestProgressFromConcurrentJobs(t *testing.T) {
+	models := testenv.Models(t)
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	in, out := t.TempDir(), t.TempDir()
+	for _, name := range []string{"a.mp4", "b.mp4", "c.mp4"} {
+		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+			filepath.Join(in, name))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, b)
+		}
+	}
+	load, err := recog.Loader(models, recog.UltraFace, 29)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := recog.NewPool(load, 2, recog.Growth{})
+	defer pool.Close()
+
+	var (
+		calls   []Progress // no lock: Run promises one call at a time
+		inside  atomic.Int32
+		overlap atomic.Bool
+	)
+	tag := annotate.Defaults()
+	tag.Settings = "progress-test"
+	tag.Lookahead = 0 // frames flow out as they are tracked, not in a burst at the end
+	opt := Options{In: in, Out: out, Jobs: 3, Shard: Shard{0, 1}, SidecarOnly: true, Tag: tag,
+		Env: func() (*annotate.Env, error) {
+			return &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}, nil
+		},
+		Progress: func(p Progress) {
+			if inside.Add(1) > 1 {
+				overlap.Store(true)
+			}
+			calls = append(calls, p)
+			time.Sleep(time.Millisecond) // a terminal write takes time: widen any overlap
+			inside.Add(-1)
+		},
+	}
+	rep, err := Run(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.OK != 3 {
+		t.Fatalf("report %+v", rep.Totals)
+	}
+	if overlap.Load() {
+		t.Error("the progress callback ran from two jobs at once")
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].Frames < calls[i-1].Frames || calls[i].VideosDone < calls[i-1].VideosDone {
+			t.Fatalf("progress went back: %+v then %+v", calls[i-1], calls[i])
+		}
+	}
+	last := calls[len(calls)-1]
+	if want := (Progress{Videos: 3, VideosDone: 3, Frames: 270}); last != want {
+		t.Errorf("last progress %+v, want %+v", last, want)
+	}
+	t.Logf("%d progress calls", len(calls))
+}

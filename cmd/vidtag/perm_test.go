@@ -1,0 +1,90 @@
+package main
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vidtag/vidtag/internal/testenv"
+)
+
+// TestWritesOnlyOutputsAndPrivateCache runs annotate with a fresh home,
+// working folder and TMPDIR: afterwards the only new files are the named
+// outputs and the enrollment cache, whose folders are 0700 and files 0600
+// (face descriptors are biometric). A cache an older version left 0755 and
+// 0644 is closed up on the next run.
+func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
+	models := testenv.Models(t)
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	known := testenv.Data(t, "known")
+	root := t.TempDir()
+	home, work, tmp, out := filepath.Join(root, "home"), filepath.Join(root, "work"), filepath.Join(root, "tmp"), filepath.Join(root, "out")
+	for _, d := range []string{home, work, tmp, out} {
+		os.Mkdir(d, 0o755)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("VIDTAG_CACHE", "")
+	t.Setenv("TMPDIR", tmp)
+	t.Chdir(work)
+
+	run := func() {
+		t.Helper()
+		code, _, stderr := runCLI(t, "annotate", clip, "-o", filepath.Join(out, "a.mp4"), "--report", filepath.Join(out, "a.report.json"),
+			"--known", known, "--models", models, "--detect-every", "90", "--force", "--log-level", "warn")
+		if code != exitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	run()
+
+	var files []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			files = append(files, rel)
+		}
+		return nil
+	})
+	cache := filepath.Join("home", ".cache", "vidtag", "known")
+	var outputs, cached []string
+	for _, f := range files {
+		if strings.HasPrefix(f, cache+string(filepath.Separator)) {
+			cached = append(cached, f)
+		} else {
+			outputs = append(outputs, f)
+		}
+	}
+	if want := []string{"out/a.jsonl", "out/a.mp4", "out/a.report.json"}; !slices.Equal(outputs, want) {
+		t.Errorf("files written: %v; want the outputs %v and the cache", outputs, want)
+	}
+	if len(cached) == 0 {
+		t.Fatal("nothing cached")
+	}
+	checkModes := func() {
+		t.Helper()
+		for _, d := range []string{filepath.Dir(cache), cache} {
+			if st, err := os.Stat(filepath.Join(root, d)); err != nil || st.Mode().Perm() != 0o700 {
+				t.Errorf("%s: %v, want drwx------", d, st.Mode())
+			}
+		}
+		for _, f := range cached {
+			if st, err := os.Stat(filepath.Join(root, f)); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %v, want -rw-------", f, st.Mode())
+			}
+		}
+	}
+	checkModes()
+
+	// An older version's cache: 0755 folders, 0644 files.
+	os.Chmod(filepath.Join(root, filepath.Dir(cache)), 0o755)
+	os.Chmod(filepath.Join(root, cache), 0o755)
+	for _, f := range cached {
+		os.Chmod(filepath.Join(root, f), 0o644)
+	}
+	run()
+	checkModes()
+}

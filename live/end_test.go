@@ -1,0 +1,47 @@
+package live
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/recog"
+)
+
+// TestEndOfStreamNeedsNoSpareSlots plays short files to their end with no
+// room for unread detections: a detection that finishes after tracking
+// has stopped must be dropped, not block the detector (and the session)
+// for ever. The time bound only catches that hang.
+func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "faces.mp4")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
+		"-frames:v", "20", "-an", "-c:v", "libx264", "-preset", "ultrafast", clip).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	defer func(n int) { resultSlots = n }(resultSlots)
+	resultSlots = 0
+	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
+	defer pool.Close()
+	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	for i := range 3 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := RunHeadless(context.Background(), env, Options{Source: Source{Camera: -1, Input: clip}, Tag: annotate.Defaults()})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d: %v", i, err)
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("run %d: the session did not end with its source", i)
+		}
+	}
+}
