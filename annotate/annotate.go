@@ -90,7 +90,7 @@ func Defaults() Options {
 		Detector:      recog.UltraFace,
 		Tolerance:     0, // auto
 		DetectEvery:   5,
-		DescribeEvery: 10,
+		DescribeEvery: 30,
 		MinFace:       29,
 		DetectPixels:  2.1e6,
 		Lookahead:     time.Second,
