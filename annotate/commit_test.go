@@ -37,7 +37,9 @@ func TestCommitOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(dir, "rep"))
+	// The folder goes (with the lock file Prepare put beside the report)
+	// and a file takes its name: the report cannot be written.
+	os.RemoveAll(filepath.Join(dir, "rep"))
 	os.WriteFile(filepath.Join(dir, "rep"), []byte("not a folder"), 0o644)
 	if _, err := Run(context.Background(), env, plan); err == nil || !strings.Contains(err.Error(), "out.report.json") {
 		t.Fatalf("err = %v, want the report's error", err)
