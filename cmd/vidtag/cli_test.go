@@ -170,7 +170,7 @@ func TestDefaultConfigDocumentsEveryKnob(t *testing.T) {
 	}
 	// A setting every command has is a top-level key; one that only some
 	// have is in each such command's section.
-	cmds := App(nil, nil).Commands
+	cmds := settingCommands()
 	has := map[string]int{}
 	for _, cmd := range cmds {
 		for _, f := range cmd.Flags {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
 	"go.uber.org/zap"
 	"gocv.io/x/gocv"
 
@@ -31,7 +32,7 @@ func liveCommand() *cli.Command {
 		&cli.IntFlag{Name: "camera", Value: -1, Usage: "camera index (default 0 when no --input)"},
 		&cli.StringFlag{Name: "input", Usage: "a video file (played at its own frame rate) or an RTSP/HTTP URL"},
 		&cli.BoolFlag{Name: "loop", Usage: "replay a file --input when it ends"},
-		&cli.IntFlag{Name: "reconnects", Value: live.DefaultReconnects, Usage: "times a lost camera or stream is reopened (back-off 0.5 s doubling to 10 s) before giving up"},
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "reconnects", Value: live.DefaultReconnects, Usage: "times a lost camera or stream is reopened (back-off 0.5 s doubling to 10 s) before giving up", EnvVars: envVars("reconnects")}),
 		&cli.PathFlag{Name: "record", Usage: "also write the annotated stream to this MP4"},
 		&cli.BoolFlag{Name: "headless", Usage: "no window (servers, CI): a frame counts as shown when it is complete"},
 		&cli.StringFlag{Name: "events", Usage: "write enter/leave events as JSON lines here (- for stdout)"},
