@@ -66,14 +66,7 @@ func embedMain(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer det.Close()
-	g, _, err := gallery.Load(filepath.Join(*data, "known"), func(path string) ([]gallery.Descriptor, error) {
-		faces, err := hog.FacesInPhoto(path, 4_000_000)
-		out := make([]gallery.Descriptor, len(faces))
-		for i, f := range faces {
-			out[i] = gallery.Descriptor(f.Descriptor)
-		}
-		return out, err
-	})
+	g, err := enrollHOG(hog, filepath.Join(*data, "known"))
 	if err != nil {
 		return err
 	}

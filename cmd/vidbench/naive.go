@@ -26,14 +26,7 @@ func naive(ctx context.Context, input, known, modelDir, sidecar string, scale fl
 		return err
 	}
 	defer rec.Close()
-	g, _, err := gallery.Load(known, func(path string) ([]gallery.Descriptor, error) {
-		faces, err := rec.FacesInPhoto(path, 4_000_000)
-		out := make([]gallery.Descriptor, len(faces))
-		for i, f := range faces {
-			out[i] = gallery.Descriptor(f.Descriptor)
-		}
-		return out, err
-	})
+	g, err := enrollHOG(rec, known)
 	if err != nil {
 		return err
 	}
@@ -81,4 +74,18 @@ func naive(ctx context.Context, input, known, modelDir, sidecar string, scale fl
 		}
 	}
 	return w.Flush()
+}
+
+// enrollHOG loads the known faces as the naive loop's users would: go-face
+// on each photo, no cache.
+func enrollHOG(rec *recog.HOG, known string) (*gallery.Gallery, error) {
+	g, _, err := gallery.Load(known, func(path string) ([]gallery.Descriptor, error) {
+		faces, err := rec.FacesInPhoto(path, 4_000_000)
+		out := make([]gallery.Descriptor, len(faces))
+		for i, f := range faces {
+			out[i] = gallery.Descriptor(f.Descriptor)
+		}
+		return out, err
+	})
+	return g, err
 }
