@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // TestCommitOrder: the video goes into place last. When the report cannot
@@ -25,8 +25,7 @@ func TestCommitOrder(t *testing.T) {
 		"-frames:v", "15", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", clip).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 1)
 	env := &Env{Engines: pool, Gallery: gallery.New(nil, nil)}
 
 	opt := Defaults()

@@ -12,8 +12,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // TestLeakNoMatOutlivesARun runs the whole pipeline under gocv's matprofile
@@ -29,8 +29,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	}
 	m.Close()
 
-	pool := recog.NewPool(cnnLoader(t), 2, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 2)
 	// Enrollment decodes photos (PNG and JPEG) through Mats too.
 	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
 		e, err := pool.Get(context.Background())

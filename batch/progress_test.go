@@ -10,8 +10,8 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // TestProgressFromConcurrentJobs runs three videos on three jobs with a
@@ -19,7 +19,6 @@ import (
 // CLI's bar does. Under -race (make test) a concurrent call is a failure;
 // the test also checks that calls never overlap and counts only grow.
 func TestProgressFromConcurrentJobs(t *testing.T) {
-	models := testenv.Models(t)
 	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
 	in, out := t.TempDir(), t.TempDir()
 	for _, name := range []string{"a.mp4", "b.mp4", "c.mp4"} {
@@ -29,12 +28,7 @@ func TestProgressFromConcurrentJobs(t *testing.T) {
 			t.Fatalf("ffmpeg: %v\n%s", err, b)
 		}
 	}
-	load, err := recog.Loader(models, recog.UltraFace, 29)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := recog.NewPool(load, 2, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 2)
 
 	var (
 		calls   []Progress // no lock: Run promises one call at a time

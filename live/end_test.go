@@ -9,8 +9,8 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // TestEndOfStreamNeedsNoSpareSlots plays short files to their end with no
@@ -26,8 +26,7 @@ func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	}
 	defer func(n int) { resultSlots = n }(resultSlots)
 	resultSlots = 0
-	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 1)
 	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
 	for i := range 3 {
 		done := make(chan error, 1)

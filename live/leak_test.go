@@ -11,15 +11,14 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // TestLeakLiveSession: no Mat outlives a live session, whether the source
 // ends or the session is stopped midway (go test -tags matprofile).
 func TestLeakLiveSession(t *testing.T) {
-	pool := recog.NewPool(cnnLoader(t), 2, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 2)
 	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
 	if err := pool.Ready(context.Background()); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/track"
 	"github.com/vidtag/vidtag/ultraface"
 )
 
@@ -115,21 +116,11 @@ func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bo
 	}
 	local, best := box.Sub(region.Min), 0.3
 	for _, f := range faces {
-		if v := overlap(f.Box, local); v >= best {
+		if v := track.IoU(f.Box, local); v >= best {
 			d, ok, best = f.Descriptor, true, v
 		}
 	}
 	return d, ok, nil
-}
-
-// overlap is the intersection over union of two boxes.
-func overlap(a, b image.Rectangle) float64 {
-	in := a.Intersect(b)
-	if in.Empty() {
-		return 0
-	}
-	ia := float64(in.Dx()) * float64(in.Dy())
-	return ia / (float64(a.Dx())*float64(a.Dy()) + float64(b.Dx())*float64(b.Dy()) - ia)
 }
 
 // FacesInPhoto finds every face in a known person's photo as the HOG path

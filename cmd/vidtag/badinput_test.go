@@ -15,10 +15,10 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/models"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // listDir names what a folder holds (to prove nothing was left behind).
@@ -149,8 +149,7 @@ func TestExistingOutputNeedsForce(t *testing.T) {
 // enrollment photos: the no-face and two-face photos are reported by name
 // and skipped, never guessed at.
 func TestEnrollKnownFolders(t *testing.T) {
-	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 1)
 	known := testenv.Data(t, "known")
 	dir := t.TempDir()
 	link := func(src, dst string) {

@@ -22,9 +22,9 @@ import (
 
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/media"
-	"github.com/vidtag/vidtag/recog"
 )
 
 // Tests for the cases of issue 14 ("data safety"), by its numbers.
@@ -418,8 +418,7 @@ func TestOutputDashIsUsageError(t *testing.T) {
 
 // Case 16: one photo enrolled under two names is warned about.
 func TestSamePhotoTwoNamesWarns(t *testing.T) {
-	pool := recog.NewPool(cnnLoader(t), 1, recog.Growth{})
-	defer pool.Close()
+	pool := testengine.Pool(t, 1)
 	dir := t.TempDir()
 	photo := testenv.Data(t, "known", "Barack Obama.jpg")
 	for _, name := range []string{"Barack Obama.jpg", "Joe Biden.jpg"} {
