@@ -240,8 +240,11 @@ func testBatchStopResume(t *testing.T, sig syscall.Signal) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Kill it once the first video (in sorted order: other/noface.mp4) is done.
-	first := filepath.Join(out, "other", "noface.report.json")
+	// Kill it once the first video (in sorted order: other/noface.mp4) is
+	// done. The annotated MP4 is the last output put in place (after the
+	// sidecar and the report), so its final name means the video is done;
+	// a kill between the report and the MP4 rightly makes the resume redo it.
+	first := filepath.Join(out, "other", "noface.mp4")
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(first); err == nil {
 			break
