@@ -23,8 +23,11 @@ all: build
 setup:
 	scripts/setup.sh
 
+# bin/vidtag is a small pure-Go launcher that catches signals from its first
+# microsecond and runs bin/vidtag-core, the program proper (cmd/vidtag-launcher).
 build: setup
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vidtag ./cmd/vidtag
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/vidtag-core ./cmd/vidtag
+	CGO_ENABLED=0 $(GO) build -o bin/vidtag ./cmd/vidtag-launcher
 
 demo: build
 	mkdir -p "$(dir $(OUTPUT))"

@@ -172,14 +172,23 @@ func TestBatchRerunLoadsNothing(t *testing.T) {
 	t.Logf("re-run over 3 complete videos: %v", took)
 }
 
-// buildVidtag builds the binary for tests that need a separate process.
+// buildVidtag builds vidtag as it is installed, for tests that need a
+// separate process: the launcher (cmd/vidtag-launcher) with vidtag-core
+// beside it. It returns the launcher's path.
 func buildVidtag(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vidtag")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	dir := t.TempDir()
+	for _, b := range []struct{ out, pkg, cgo string }{
+		{"vidtag-core", ".", "1"},
+		{"vidtag", "../vidtag-launcher", "0"},
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
+		}
 	}
-	return bin
+	return filepath.Join(dir, "vidtag")
 }
 
 // TestBatchShardsConcurrently runs three shards at once into one output

@@ -33,7 +33,7 @@ func main() {
 
 // profileCPU writes a Go CPU profile to path, when set, until stop is
 // called: VIDTAG_CPUPROFILE=cpu.out vidtag annotate ...; go tool pprof
-// bin/vidtag cpu.out. Time inside dlib, OpenCV and ffmpeg shows up as cgo
+// bin/vidtag-core cpu.out. Time inside dlib, OpenCV and ffmpeg shows up as cgo
 // calls (and ffmpeg not at all: it is a separate process).
 func profileCPU(path string) (stop func()) {
 	if path == "" {
