@@ -73,10 +73,19 @@ func (c *CNN) Plan(w, h int) ultraface.Plan {
 	return p
 }
 
+// Coverage is where a keyframe with this tile turn looked (the plan's Sees).
+func (c *CNN) Coverage(w, h, tile int) func(image.Rectangle) bool {
+	p := c.Plan(w, h)
+	if p.Tiles() == 0 {
+		return nil
+	}
+	return p.Turn(tile).Sees
+}
+
 // Detect finds the faces in the frame, and describes those it can when
 // asked to.
 func (c *CNN) Detect(in Input) ([]Detection, error) {
-	found, err := c.det.Detect(in.Frame, c.Plan(in.Frame.Cols(), in.Frame.Rows()))
+	found, err := c.det.Detect(in.Frame, c.Plan(in.Frame.Cols(), in.Frame.Rows()).Turn(in.Tile))
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package recog
 
 import (
 	"fmt"
+	"image"
 	"path/filepath"
 
 	"gocv.io/x/gocv"
@@ -20,6 +21,11 @@ type Engine interface {
 	FacesInPhoto(path string, maxPixels int) ([]Detection, error)
 	// NeedsJPEG tells the pipeline to hand Detect a JPEG of the frame.
 	NeedsJPEG() bool
+	// Coverage says where Detect on a w x h keyframe with this Tile
+	// looked: whether it would have found a face with a given box. nil
+	// means everywhere. A tracker counts a miss, and stops following a new
+	// face backwards, only where the detector looked.
+	Coverage(w, h, tile int) func(box image.Rectangle) bool
 	Close()
 }
 
@@ -31,6 +37,9 @@ type Input struct {
 	// Describe asks for descriptors; without it an engine may return
 	// boxes only (Described false). HOG always describes.
 	Describe bool
+	// Tile is the turn of a detector that looks at small faces tile by
+	// tile (ultraface.Plan.Turn): 0 looks everywhere.
+	Tile int
 }
 
 // EnrollVersion changes whenever FacesInPhoto would find or describe a

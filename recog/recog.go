@@ -51,6 +51,9 @@ func (e *HOG) Close() { e.rec.Close() }
 // NeedsJPEG is true: go-face reads only JPEG.
 func (e *HOG) NeedsJPEG() bool { return true }
 
+// Coverage is everywhere: HOG looks at the whole frame at one scale.
+func (e *HOG) Coverage(w, h, tile int) func(image.Rectangle) bool { return nil }
+
 // Detect finds the faces in in.JPEG.
 func (e *HOG) Detect(in Input) ([]Detection, error) {
 	if in.JPEG == nil {

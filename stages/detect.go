@@ -24,11 +24,12 @@ func (d *Detect) Process(ctx context.Context, f *Frame) error {
 	if err != nil {
 		return err
 	}
-	in := recog.Input{Frame: f.Mat, JPEGScale: f.JPEGScale, Describe: f.Describe}
+	in := recog.Input{Frame: f.Mat, JPEGScale: f.JPEGScale, Describe: f.Describe, Tile: f.Tile}
 	if f.JPEG != nil {
 		in.JPEG = f.JPEG.GetBytes()
 	}
 	dets, err := e.Detect(in)
+	f.Sees = e.Coverage(f.Mat.Cols(), f.Mat.Rows(), f.Tile)
 	d.Pool.Put(e)
 	if f.JPEG != nil {
 		f.JPEG.Close()

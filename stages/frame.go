@@ -28,6 +28,10 @@ type Frame struct {
 	// JPEGScale is how the frame was resized before encoding JPEG.
 	JPEGScale  float64
 	Detections []recog.Detection // keyframes only
+	// Tile is the detector's tile turn on this keyframe (recog.Input.Tile;
+	// 0: everywhere), and Sees where it looked (nil: everywhere).
+	Tile int
+	Sees func(box image.Rectangle) bool
 
 	Faces []Face // every face in the frame, tracked and named
 

@@ -25,6 +25,7 @@ type Schedule struct {
 	DescribeEvery int
 	sinceKey      int
 	sinceDescribe int
+	turn          int // keyframes since the last full one
 	thumb, prev   gocv.Mat
 	grey          gocv.Mat
 	started       bool
@@ -42,7 +43,7 @@ func NewSchedule(every int, cutThreshold float64) *Schedule {
 	return &Schedule{Every: max(1, every), CutThreshold: cutThreshold, thumb: gocv.NewMat(), prev: gocv.NewMat(), grey: gocv.NewMat()}
 }
 
-// Process marks f.Cut and f.Key.
+// Process marks f.Cut, f.Key, f.Describe and f.Tile.
 func (s *Schedule) Process(_ context.Context, f *Frame) error {
 	if s.CutThreshold > 0 {
 		gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationLinear)
@@ -64,6 +65,18 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 		s.sinceDescribe = 0
 	} else {
 		s.sinceDescribe++
+	}
+	// Described keyframes (the first, cuts, every DescribeEvery frames)
+	// look everywhere, so a small face is described when one of them sees
+	// it; the keyframes between look at one tile each, in turn.
+	f.Tile = 0
+	if f.Key {
+		if f.Describe {
+			s.turn = 0
+		} else {
+			s.turn++
+			f.Tile = s.turn
+		}
 	}
 	return nil
 }

@@ -67,3 +67,22 @@ func dots(n int) string {
 	}
 	return string(b)
 }
+
+// TestScheduleTileTurns: described keyframes look everywhere (tile 0); the
+// keyframes between them take tile turns 1, 2, 3...; other frames none.
+func TestScheduleTileTurns(t *testing.T) {
+	s := NewSchedule(5, 20)
+	s.DescribeEvery = 30
+	defer s.Close()
+	want := map[int]int{0: 0, 5: 1, 10: 2, 15: 3, 20: 4, 25: 5, 30: 0, 35: 1, 40: 2}
+	for i := 0; i <= 40; i++ {
+		f := &Frame{Seq: i, Mat: gocv.NewMatWithSizeFromScalar(gocv.NewScalar(9, 9, 9, 0), 36, 64, gocv.MatTypeCV8UC3)}
+		if err := s.Process(context.Background(), f); err != nil {
+			t.Fatal(err)
+		}
+		f.Mat.Close()
+		if turn, key := want[i]; f.Key != key || f.Tile != turn {
+			t.Errorf("frame %d: key %v tile %d; want key %v tile %d", i, f.Key, f.Tile, key, turn)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 		for i, d := range f.Detections {
 			dets[i] = track.Detection{Box: d.Box, Descriptor: d.Descriptor, Described: d.Described, Score: d.Score}
 		}
-		for _, tk := range t.tracker.Observe(f.Seq, dets) {
+		for _, tk := range t.tracker.ObserveWhere(f.Seq, dets, f.Sees) {
 			detected[tk] = true
 		}
 	}
@@ -102,13 +102,14 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 
 // backfill follows a track born on frame f backwards through the held
 // frames, adding it to each frame it is followed into, until a shot cut, a
-// keyframe (the detector looked there and did not see it), a frame where it
-// would overlap a face already there, or lost motion.
+// keyframe that looked where the face is (and did not see it: a keyframe
+// that looked at other tiles is passed), a frame where it would overlap a
+// face already there, or lost motion.
 func (t *Track) backfill(f *Frame, tk *track.Track) {
 	box, next := tk.Box, f
 	for i := len(t.held) - 1; i >= 0; i-- {
 		g := t.held[i]
-		if next.Cut || g.Key {
+		if next.Cut || (g.Key && (g.Sees == nil || g.Sees(box))) {
 			return
 		}
 		moved, ok := t.flow.Move(t.greys[next.Seq], t.greys[g.Seq], []image.Rectangle{box})

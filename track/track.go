@@ -150,6 +150,12 @@ func (tr *Tracker) Reset() {
 // tracks. Tracks left unmatched count a miss and are dropped past MaxMisses.
 // It returns the track of each detection, in order.
 func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
+	return tr.ObserveWhere(seq, dets, nil)
+}
+
+// ObserveWhere is Observe for a keyframe on which the detector looked only
+// where sees says (nil: everywhere): a track elsewhere counts no miss.
+func (tr *Tracker) ObserveWhere(seq int, dets []Detection, sees func(image.Rectangle) bool) []*Track {
 	type pair struct {
 		iou  float64
 		t, d int
@@ -182,7 +188,7 @@ func (tr *Tracker) Observe(seq int, dets []Detection) []*Track {
 	}
 	kept := tr.tracks[:0]
 	for ti, t := range tr.tracks {
-		if !matched[ti] {
+		if !matched[ti] && (sees == nil || sees(t.Box)) {
 			t.miss++
 			if t.miss > tr.cfg.MaxMisses {
 				tr.end(t)

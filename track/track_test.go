@@ -294,3 +294,25 @@ func TestCrowd(t *testing.T) {
 		t.Errorf("live stranger beside it: %+v, want Unknown", m)
 	}
 }
+
+// TestNoMissWhereNotLooked: a keyframe whose detector looked only at part
+// of the frame counts a miss only for tracks in that part.
+func TestNoMissWhereNotLooked(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxMisses = 1
+	tr := New(cfg, people)
+	tr.Observe(0, []Detection{{Box: box(0, 0, 100)}, {Box: box(300, 0, 20)}})
+	leftOnly := func(b image.Rectangle) bool { return b.Max.X < 200 }
+	for k := 1; k <= 5; k++ { // the small face on the right is never looked at
+		tr.ObserveWhere(k, []Detection{{Box: box(0, 0, 100)}}, leftOnly)
+	}
+	if len(tr.Tracks()) != 2 {
+		t.Fatalf("%d tracks: a face where the detector did not look was dropped", len(tr.Tracks()))
+	}
+	for k := 6; k <= 7; k++ { // looked at everywhere: 2 misses > MaxMisses
+		tr.ObserveWhere(k, []Detection{{Box: box(0, 0, 100)}}, nil)
+	}
+	if got := ids(tr.Tracks()); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("tracks %v after misses where the detector looked, want only 0", got)
+	}
+}

@@ -191,9 +191,43 @@ func cutEdge(r, w image.Rectangle, fw, fh int) bool {
 // sees large structures (a painted landscape, half a face at its edge) close
 // up, finds false ones among them.
 type Plan struct {
-	Windows     []image.Rectangle // 4:3 windows in frame pixels; the first is the whole frame
-	Smallest    float64           // smallest face found, px of the frame
-	TileMaxFace float64           // largest face a tile may report, px
+	Windows       []image.Rectangle // 4:3 windows in frame pixels; the first is the whole frame
+	Smallest      float64           // smallest face found, px of the frame
+	WholeSmallest float64           // smallest face the whole-frame pass finds, px
+	TileMaxFace   float64           // largest face a tile may report, px
+}
+
+// Tiles is how many tiles the plan has (0: the whole frame suffices).
+func (p Plan) Tiles() int { return len(p.Windows) - 1 }
+
+// Turn is the plan of one turn of a rotation: the whole frame and tile
+// (turn-1) mod Tiles. Turn 0 is the whole plan. Keyframes between two full
+// ones look at one tile each: small faces are found a few keyframes later
+// (the tracker backfills them), for 2 network passes instead of 1+Tiles.
+func (p Plan) Turn(turn int) Plan {
+	if turn <= 0 || p.Tiles() <= 1 {
+		return p
+	}
+	q := p
+	q.Windows = []image.Rectangle{p.Windows[0], p.Windows[1+(turn-1)%p.Tiles()]}
+	return q
+}
+
+// Sees reports whether a face with this box (frame pixels) is one the plan
+// finds: big enough for the whole-frame pass, or inside one of its tiles
+// and small enough for it. Where the plan did not look, not finding a face
+// is not evidence that it is gone.
+func (p Plan) Sees(box image.Rectangle) bool {
+	w := float64(box.Dx() + 1)
+	if w >= p.WholeSmallest {
+		return true
+	}
+	for _, t := range p.Windows[1:] {
+		if w <= p.TileMaxFace && box.In(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // MaxTiles bounds the cost of a keyframe: each window is one network pass
@@ -213,6 +247,7 @@ func NewPlan(w, h, minFace int) Plan {
 	p := Plan{Windows: []image.Rectangle{full}}
 	s0 := float64(Input.X) / float64(full.Dx())
 	p.Smallest = NetMinFace / s0
+	p.WholeSmallest = p.Smallest
 	if float64(minFace) >= p.Smallest*0.9 {
 		return p
 	}
