@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sync"
 
 	"gocv.io/x/gocv"
 
@@ -19,13 +20,58 @@ import (
 // far-turned face lies near strangers' as often as near the person's own
 // (README, "How it works"), so such faces are tracked and written,
 // Unknown unless their track is named from frontal views. Each CNN owns one
-// UltraFace network and one go-face Recognizer (which owns the dlib models),
-// and is not for concurrent use.
+// UltraFace network and is not for concurrent use; the CNNs of one Loader
+// share one go-face Recognizer (the dlib models: 1 s of CPU and ~100 MB to
+// load), which describes a face only on described keyframes.
 type CNN struct {
 	det     *ultraface.Detector
-	hog     *HOG
+	hog     *sharedHOG
 	minFace int
 	plans   map[image.Point]ultraface.Plan
+}
+
+// sharedHOG is one go-face Recognizer used by several engines in turn,
+// loaded with the first and closed with the last.
+type sharedHOG struct {
+	dir  string
+	mu   sync.Mutex // held for each call into go-face
+	hog  *HOG
+	refs int
+}
+
+func (s *sharedHOG) acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hog == nil {
+		hog, err := NewHOG(s.dir)
+		if err != nil {
+			return err
+		}
+		s.hog = hog
+	}
+	s.refs++
+	return nil
+}
+
+func (s *sharedHOG) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refs--; s.refs == 0 {
+		s.hog.Close()
+		s.hog = nil
+	}
+}
+
+func (s *sharedHOG) recognize(jpeg []byte, scale float64) ([]Detection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hog.Recognize(jpeg, scale)
+}
+
+func (s *sharedHOG) facesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hog.FacesInPhoto(path, maxPixels)
 }
 
 const (
@@ -41,12 +87,16 @@ const (
 // NewCNN loads the UltraFace model file and the dlib models in dlibDir.
 // minFace is the smallest face (px) looked for in a video frame.
 func NewCNN(model, dlibDir string, minFace int) (*CNN, error) {
+	return newCNN(model, &sharedHOG{dir: dlibDir}, minFace)
+}
+
+// newCNN loads the UltraFace model and shares hog.
+func newCNN(model string, hog *sharedHOG, minFace int) (*CNN, error) {
 	det, err := ultraface.New(model)
 	if err != nil {
 		return nil, fmt.Errorf("load the face detector: %w", err)
 	}
-	hog, err := NewHOG(dlibDir)
-	if err != nil {
+	if err := hog.acquire(); err != nil {
 		det.Close()
 		return nil, err
 	}
@@ -56,7 +106,7 @@ func NewCNN(model, dlibDir string, minFace int) (*CNN, error) {
 // Close frees the models.
 func (c *CNN) Close() {
 	c.det.Close()
-	c.hog.Close()
+	c.hog.release()
 }
 
 // NeedsJPEG is false: the CNN reads the frame itself.
@@ -119,7 +169,7 @@ func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bo
 		return d, false, err
 	}
 	defer buf.Close()
-	faces, err := c.hog.Recognize(buf.GetBytes(), scale)
+	faces, err := c.hog.recognize(buf.GetBytes(), scale)
 	if err != nil {
 		return d, false, err
 	}
@@ -135,7 +185,7 @@ func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bo
 // FacesInPhoto finds every face in a known person's photo as the HOG path
 // does: enrolment wants frontal faces, described the way video faces are.
 func (c *CNN) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	return c.hog.FacesInPhoto(path, maxPixels)
+	return c.hog.facesInPhoto(path, maxPixels)
 }
 
 // DlibBox turns an UltraFace box (tall: forehead to chin) into the square

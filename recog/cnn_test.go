@@ -12,7 +12,7 @@ import (
 	"github.com/vidtag/vidtag/models"
 )
 
-func newCNN(t *testing.T) *CNN {
+func testCNN(t *testing.T) *CNN {
 	t.Helper()
 	dir := testenv.Models(t)
 	c, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, 29)
@@ -57,7 +57,7 @@ func TestCNNFindsWhatHOGMisses(t *testing.T) {
 	if faces, err := hog.Detect(Input{JPEG: buf.GetBytes(), JPEGScale: 1}); err != nil || len(faces) != 0 {
 		t.Fatalf("HOG found %v (%v); the profile should be beyond it", faces, err)
 	}
-	faces, err := newCNN(t).Detect(Input{Frame: frame, Describe: true})
+	faces, err := testCNN(t).Detect(Input{Frame: frame, Describe: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestCNNFindsWhatHOGMisses(t *testing.T) {
 // one go-face gives for the whole photo (both are HOG-aligned dlib chips,
 // only the crop's scale differs).
 func TestCNNDescribesFrontalFaces(t *testing.T) {
-	c := newCNN(t)
+	c := testCNN(t)
 	for _, name := range []string{"Barack Obama.jpg", "Joe Biden.jpg", "Lin-Manuel Miranda.png", "Alex Lacamoire.png"} {
 		path := testenv.Data(t, "known", name)
 		img := gocv.IMRead(path, gocv.IMReadColor)
@@ -107,7 +107,7 @@ func TestCNNDescribesFrontalFaces(t *testing.T) {
 // returns boxes only.
 func TestCNNSkipsDescriptionWhenNotAsked(t *testing.T) {
 	frame := frameAt(t, "obama_1080p.mp4", 0)
-	faces, err := newCNN(t).Detect(Input{Frame: frame})
+	faces, err := testCNN(t).Detect(Input{Frame: frame})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,4 +133,51 @@ func abs(v int) int {
 		return -v
 	}
 	return v
+}
+
+// TestCNNEnginesShareDlibModels: the engines of one loader share one
+// go-face Recognizer, loaded with the first and freed with the last, and
+// each engine still describes faces.
+func TestCNNEnginesShareDlibModels(t *testing.T) {
+	load, err := Loader(testenv.Models(t), UltraFace, 29)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, cb := a.(*CNN), b.(*CNN)
+	if ca.hog != cb.hog || ca.hog.refs != 2 {
+		t.Fatalf("engines do not share the dlib models (refs %d)", ca.hog.refs)
+	}
+	frame := frameAt(t, "obama_biden_720p.mp4", 0)
+	for _, e := range []Engine{a, b} {
+		faces, err := e.Detect(Input{Frame: frame, Describe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		described := 0
+		for _, f := range faces {
+			if f.Described {
+				described++
+			}
+		}
+		if described == 0 {
+			t.Errorf("an engine described none of %d faces", len(faces))
+		}
+	}
+	shared := ca.hog
+	a.Close()
+	if shared.hog == nil || shared.refs != 1 {
+		t.Fatal("the models went with the first engine")
+	}
+	b.Close()
+	if shared.hog != nil || shared.refs != 0 {
+		t.Error("the models outlived the last engine")
+	}
 }

@@ -65,8 +65,9 @@ func Loader(dir, detector string, minFace int) (func() (Engine, error), error) {
 		// per core, and a network spreading over every core as well only
 		// adds contention.
 		ultraface.SetThreads(1)
+		hog := &sharedHOG{dir: dir}
 		return func() (Engine, error) {
-			e, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, minFace)
+			e, err := newCNN(filepath.Join(dir, models.UltraFace), hog, minFace)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}
