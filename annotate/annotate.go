@@ -77,6 +77,13 @@ type Options struct {
 	// (0: DefaultFrameMemory). It bounds the pipeline's window and, for
 	// very large frames, shortens the look-ahead (see FrameBudget).
 	FrameMemory int64
+	// Cohort is strangers from elsewhere (the unnamed tracks of a batch's
+	// other videos): part of every track's crowd (package identity). It is
+	// not a setting: the report records its digest.
+	Cohort []gallery.Descriptor
+	// Tracks, when set, is where the run writes its TrackFile (private:
+	// descriptors).
+	Tracks string
 
 	// Progress, when set, is called after each frame with frames done and
 	// the expected total (0 if unknown).
@@ -164,6 +171,7 @@ type Result struct {
 	Settings               string
 	Tolerance              float64 // the tolerance used
 	ToleranceAuto          bool    // picked by --tolerance auto
+	Cohort                 string  // CohortDigest of Options.Cohort
 }
 
 // Tolerance resolves a tolerance setting: 0 means auto, calibrated from the
@@ -214,7 +222,7 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err := Check(opt); err != nil {
 		return nil, err
 	}
-	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report}
+	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks}
 	locks, err := outfile.AcquireAll(outs...)
 	if err != nil {
 		return nil, err
@@ -269,10 +277,10 @@ func Check(opt Options) error {
 		return err
 	}
 	if err := outfile.CheckInputs([]string{opt.Input}, map[string]string{
-		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report}); err != nil {
+		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report, "tracks": opt.Tracks}); err != nil {
 		return err
 	}
-	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report} {
+	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks} {
 		if p != "" {
 			if err := media.CheckWritable(p, opt.Force); err != nil {
 				return err
@@ -356,7 +364,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	tcfg := track.DefaultConfig()
 	tol, how := Tolerance(opt.Tolerance, env.Gallery)
 	log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
-	tcfg.Rule, tcfg.MaxMisses = identity.DefaultRule(tol), opt.MaxMisses
+	tcfg.Rule, tcfg.MaxMisses, tcfg.Cohort = identity.DefaultRule(tol), opt.MaxMisses, opt.Cohort
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
 	record := stages.NewSidecar(sidecarOut)
@@ -401,7 +409,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		Frames: t.Frames, FramesExpected: done.Expected, FramesFrom: done.Source, Truncated: done.Truncated,
 		FrameRate: info.FrameRate.Float(), Faces: t.Faces, UnknownFaces: t.UnknownFaces, Tracks: len(t.Tracks), People: t.People,
 		DetectScale: scale, SmallestFace: smallest, Stats: stats, Source: plan.Source, Settings: opt.Settings,
-		Tolerance: tol, ToleranceAuto: opt.Tolerance == 0}
+		Tolerance: tol, ToleranceAuto: opt.Tolerance == 0, Cohort: CohortDigest(opt.Cohort)}
 	if res.FrameRate > 0 && res.Frames > 0 {
 		// From the timestamps: a variable frame rate's pauses count.
 		res.Duration = t.LastPTS.Seconds() + 1/res.FrameRate
@@ -419,15 +427,21 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		return nil, err
 	}
 	res.Wall = time.Since(start)
+	if opt.Tracks != "" {
+		if err := writeTrackFile(opt.Tracks, newTrackFile(tracker.Summaries(), res.Cohort)); err != nil {
+			removePublished(opt.Sidecar)
+			return nil, err
+		}
+	}
 	if opt.Report != "" {
 		if err := WriteReport(opt.Report, res); err != nil {
-			removePublished(opt.Sidecar)
+			removePublished(opt.Sidecar, opt.Tracks)
 			return nil, err
 		}
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
-			removePublished(opt.Sidecar, opt.Report)
+			removePublished(opt.Sidecar, opt.Tracks, opt.Report)
 			return nil, err
 		}
 	}

@@ -42,6 +42,9 @@ type Report struct {
 	// re-run can tell complete outputs from stale ones without decoding.
 	Source   Source `json:"source"`
 	Settings string `json:"settings,omitempty"`
+	// Cohort identifies the batch strangers the names were checked
+	// against (annotate.CohortDigest); "" for none.
+	Cohort string `json:"cohort,omitempty"`
 }
 
 // Source identifies an input file's version.
@@ -80,7 +83,7 @@ func NewReport(r *Result) *Report {
 		FramesFrom: r.FramesFrom, Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
 		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
 		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings,
-		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto}
+		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto, Cohort: r.Cohort}
 	if r.Wall > 0 {
 		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
 	}

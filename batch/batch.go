@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
 )
 
@@ -62,6 +63,9 @@ type VideoResult struct {
 	Frames int                `json:"frames"`
 	FPS    float64            `json:"fps"`
 	People map[string]float64 `json:"people"` // label -> seconds on screen
+	// Rechecked: tagged a second time because the strangers of the
+	// batch's other videos took a name away (see recheck).
+	Rechecked bool `json:"rechecked,omitempty"`
 }
 
 // Report is the batch report.
@@ -159,7 +163,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r, cut := runOne(ctx, opt, env, vids[i], log, func(n int) { report(n, false) })
+				r, cut := runOne(ctx, opt, env, vids[i], log, func(n int) { report(n, false) }, nil)
 				results[i], done[i] = r, !cut // a video cut short by an interrupt is not reported
 				report(0, true)
 			}
@@ -175,6 +179,9 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	if ctx.Err() == nil {
+		recheck(ctx, opt, env, vids, results, done, log, func(n int) { report(n, false) })
+	}
 
 	rep := &Report{Interrupted: ctx.Err() != nil, Videos: []VideoResult{}}
 	if opt.Shard.Count > 1 {
@@ -218,8 +225,9 @@ feed:
 }
 
 // runOne handles one video: skip it if complete, else tag it. cut is true
-// when an interrupt stopped it.
-func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Logger, frames func(int)) (res VideoResult, cut bool) {
+// when an interrupt stopped it. A cohort (batch strangers, see recheck)
+// tags it again whatever is there.
+func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Logger, frames func(int), cohort []gallery.Descriptor) (res VideoResult, cut bool) {
 	res = VideoResult{Input: v.Rel, People: map[string]float64{}}
 	fail := func(err error) (VideoResult, bool) {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -230,13 +238,14 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 		return res, false
 	}
 	tag := opt.Tag
-	tag.Input, tag.Sidecar, tag.Report, tag.Force = v.Path, v.Sidecar(), v.Report(), true
+	tag.Input, tag.Sidecar, tag.Report, tag.Tracks, tag.Force = v.Path, v.Sidecar(), v.Report(), v.Tracks(), true
+	tag.Cohort = cohort
 	tag.SidecarOnly = opt.SidecarOnly
 	tag.Output = ""
 	if !opt.SidecarOnly {
 		tag.Output = v.MP4()
 	}
-	if !opt.Force {
+	if !opt.Force && cohort == nil {
 		if prev, ok := complete(v, tag); ok {
 			res.Status, res.Frames, res.FPS, res.People = StatusSkipped, prev.Frames, prev.FPS, prev.Seconds()
 			log.Debug("video complete, skipped", zap.String("input", v.Rel))
@@ -290,6 +299,9 @@ func complete(v Video, tag annotate.Options) (*annotate.Report, bool) {
 		if _, err := os.Stat(tag.Output); err != nil {
 			return nil, false
 		}
+	}
+	if _, err := os.Stat(v.Tracks()); err != nil {
+		return nil, false
 	}
 	// The sidecar has one line per frame: one cut short is not complete.
 	if n, err := countLines(v.Sidecar()); err != nil || n != rep.Frames {

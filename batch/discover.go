@@ -6,6 +6,8 @@
 package batch
 
 import (
+	"github.com/vidtag/vidtag/annotate"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -38,6 +40,9 @@ type Video struct {
 func (v Video) MP4() string     { return v.OutBase + ".mp4" }
 func (v Video) Sidecar() string { return v.OutBase + ".jsonl" }
 func (v Video) Report() string  { return v.OutBase + ".report.json" }
+
+// Tracks is the video's private track file (annotate.TrackFile).
+func (v Video) Tracks() string { return annotate.DefaultTrackFile(v.OutBase) }
 
 // Discover lists the video candidates under in, sorted by relative path,
 // skipping hidden files and folders and the output folder out (which may

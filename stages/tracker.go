@@ -164,6 +164,10 @@ func name(f *Frame) {
 	f.Faces = kept
 }
 
+// Summaries is the tracker's record of every track's identity evidence
+// (call it after Flush).
+func (t *Track) Summaries() []track.Summary { return t.tracker.Summaries() }
+
 // Close frees the flow images.
 func (t *Track) Close() {
 	t.flow.Close()

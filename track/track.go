@@ -38,6 +38,10 @@ type Config struct {
 	// MaxCrowd bounds the crowd: the means of ended tracks that were not
 	// named, kept (the newest) as the video's strangers.
 	MaxCrowd int
+	// Cohort is strangers from elsewhere: the unnamed tracks of the other
+	// videos of a batch (package batch). They are part of every track's
+	// crowd, from the first frame.
+	Cohort []gallery.Descriptor
 }
 
 // DefaultConfig returns the defaults.
@@ -71,7 +75,10 @@ type Track struct {
 	obs       []gallery.Descriptor
 	next      int // ring index into obs once full
 	label     identity.Decision
-	mean      gallery.Descriptor // of obs
+	// local is the decision without Config.Cohort: what the video's own
+	// evidence says (the same as label without a cohort).
+	local identity.Decision
+	mean  gallery.Descriptor // of obs
 }
 
 // Label is the track's current identity: Unknown with NaN distances until
@@ -96,6 +103,39 @@ type Tracker struct {
 	// first, at most cfg.MaxCrowd.
 	crowd   []gallery.Descriptor
 	scratch []gallery.Descriptor
+	ended   []Summary
+}
+
+// Summary is a track's identity evidence: the mean of its descriptors and
+// the decision on it, when it ended (or now, for a live track).
+type Summary struct {
+	ID           int
+	Mean         gallery.Descriptor
+	Observations int
+	Decision     identity.Decision
+	// LocalKnown is whether the video's own evidence names it (Decision
+	// without the cohort). A batch's cohort is made of tracks their own
+	// video left unnamed, so that a name the cohort takes away does not
+	// turn the person into a stranger for the other videos.
+	LocalKnown bool
+}
+
+// Summaries lists every track with a descriptor so far, ended or live, by
+// ID: what a batch needs to check the video's names against the strangers
+// of its other videos.
+func (tr *Tracker) Summaries() []Summary {
+	out := append([]Summary(nil), tr.ended...)
+	for _, t := range tr.tracks {
+		if len(t.obs) > 0 {
+			out = append(out, t.summary())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (t *Track) summary() Summary {
+	return Summary{ID: t.ID, Mean: t.mean, Observations: len(t.obs), Decision: t.label, LocalKnown: t.local.Known}
 }
 
 // New makes a tracker that names faces from g.
@@ -103,9 +143,13 @@ func New(cfg Config, g *gallery.Gallery) *Tracker {
 	return &Tracker{cfg: cfg, known: identity.FromGallery(g)}
 }
 
-// end records an ending track's mean in the crowd when it was not named.
+// end records an ending track's summary, and its mean in the crowd when
+// the video's own evidence did not name it.
 func (tr *Tracker) end(t *Track) {
-	if len(t.obs) == 0 || t.label.Known || tr.cfg.MaxCrowd <= 0 {
+	if len(t.obs) > 0 {
+		tr.ended = append(tr.ended, t.summary())
+	}
+	if len(t.obs) == 0 || t.local.Known || tr.cfg.MaxCrowd <= 0 {
 		return
 	}
 	if len(tr.crowd) == tr.cfg.MaxCrowd {
@@ -233,7 +277,7 @@ func (tr *Tracker) addObservation(t *Track, d gallery.Descriptor) {
 		t.obs = append(t.obs, d)
 	}
 	t.mean = identity.Mean(t.obs)
-	t.label = tr.decide(t)
+	tr.decideBoth(t)
 }
 
 // Rename decides every live track's name again with the current crowd.
@@ -242,17 +286,31 @@ func (tr *Tracker) addObservation(t *Track, d gallery.Descriptor) {
 func (tr *Tracker) Rename() {
 	for _, t := range tr.tracks {
 		if len(t.obs) > 0 {
-			t.label = tr.decide(t)
+			tr.decideBoth(t)
 		}
 	}
 }
 
-// strangers is the crowd for t: ended unnamed tracks and the other live
-// tracks that are not named.
+// decideBoth updates the track's decision, and the one its own video's
+// evidence gives (without the cohort).
+func (tr *Tracker) decideBoth(t *Track) {
+	s := tr.strangers(t)
+	t.label = tr.decide(t, s, t.label)
+	if len(tr.cfg.Cohort) == 0 {
+		t.local = t.label
+	} else {
+		t.local = tr.decide(t, s[len(tr.cfg.Cohort):], t.local)
+	}
+}
+
+// strangers is the crowd for t: the cohort, then ended tracks and the other
+// live tracks that the video's own evidence does not name (a name only the
+// cohort took away does not make a stranger).
 func (tr *Tracker) strangers(t *Track) []gallery.Descriptor {
-	s := append(tr.scratch[:0], tr.crowd...)
+	s := append(tr.scratch[:0], tr.cfg.Cohort...)
+	s = append(s, tr.crowd...)
 	for _, o := range tr.tracks {
-		if o != t && len(o.obs) > 0 && !o.label.Known {
+		if o != t && len(o.obs) > 0 && !o.local.Known {
 			s = append(s, o.mean)
 		}
 	}
@@ -260,18 +318,18 @@ func (tr *Tracker) strangers(t *Track) []gallery.Descriptor {
 	return s
 }
 
-// decide names a track from the mean of its descriptors (package identity),
-// keeping a current name while the evidence stays within the hysteresis
-// band of the rule.
-func (tr *Tracker) decide(t *Track) identity.Decision {
+// decide names a track from the mean of its descriptors (package identity)
+// with these strangers, keeping the previous name while the evidence stays
+// within the hysteresis band of the rule.
+func (tr *Tracker) decide(t *Track, strangers []gallery.Descriptor, prev identity.Decision) identity.Decision {
 	r := tr.cfg.Rule
-	m := tr.known.Decide(t.mean, tr.strangers(t), r)
-	if t.label.Known && !m.Known && m.Nearest == t.label.Label {
+	m := tr.known.Decide(t.mean, strangers, r)
+	if prev.Known && !m.Known && m.Nearest == prev.Label {
 		h := tr.cfg.Hysteresis
 		within := func(v, limit float64) bool { return math.IsNaN(v) || limit <= 0 || v <= limit+h }
 		far := r.FarRival > 0 && !math.IsNaN(m.Margin) && m.PersonDistance/m.Margin > r.FarRival
 		if m.PersonDistance <= r.Tolerance+h && (far || within(m.Margin, r.Ratio)) && within(m.Crowd, r.CrowdRatio) {
-			m.Label, m.Known = t.label.Label, true
+			m.Label, m.Known = prev.Label, true
 		}
 	}
 	return m

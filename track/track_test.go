@@ -316,3 +316,28 @@ func TestNoMissWhereNotLooked(t *testing.T) {
 		t.Fatalf("tracks %v after misses where the detector looked, want only 0", got)
 	}
 }
+
+// TestCohort: strangers from elsewhere (a batch's other videos) take a name
+// away from the first frame; the track's own video still names it
+// (LocalKnown), and a track the cohort un-named does not join the video's
+// crowd, so it un-names nobody else.
+func TestCohort(t *testing.T) {
+	face := near(ann, 5, 0.45)
+	stranger := near(face, 9, 0.2)
+	cfg := DefaultConfig()
+	cfg.Rule.Tolerance = 0.48
+	cfg.Cohort = []gallery.Descriptor{stranger}
+	tr := New(cfg, people)
+	tk := tr.Observe(0, []Detection{{Box: box(0, 0, 100), Descriptor: face, Described: true}})[0]
+	if m := tk.Label(); m.Known {
+		t.Fatalf("named despite a look-alike in the cohort: %+v", m)
+	}
+	tr.Reset() // ends it
+	if len(tr.crowd) != 0 {
+		t.Errorf("a track only the cohort un-named joined the video's crowd")
+	}
+	s := tr.Summaries()
+	if len(s) != 1 || s[0].Decision.Known || !s[0].LocalKnown {
+		t.Errorf("summaries %+v: want one track, unnamed, named by its own video", s)
+	}
+}

@@ -1,0 +1,161 @@
+package batch
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/testengine"
+	"github.com/vidtag/vidtag/internal/testenv"
+)
+
+// TestBatchStrangersRevokeNames: a stranger in one video of the batch who
+// looks like a known person (here: a stranger's track planted with
+// Miranda's mean descriptor) takes Miranda's name away in another video,
+// which is tagged again with the batch's strangers in its crowd. A further
+// run over the complete folder redoes nothing, and the check does not
+// depend on --jobs.
+func TestBatchStrangersRevokeNames(t *testing.T) {
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	in, out := t.TempDir(), t.TempDir()
+	for _, name := range []string{"a.mp4", "b.mp4"} {
+		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+			filepath.Join(in, name))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, b)
+		}
+	}
+	pool := testengine.Pool(t, 2)
+	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
+		e, err := pool.Get(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		defer pool.Put(e)
+		faces, err := e.FacesInPhoto(path, 4_000_000)
+		out := make([]gallery.Descriptor, len(faces))
+		for i, f := range faces {
+			out[i] = gallery.Descriptor(f.Descriptor)
+		}
+		return out, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := annotate.Defaults()
+	tag.Settings = "cohort-test"
+	opt := Options{In: in, Out: out, Jobs: 2, Shard: Shard{0, 1}, SidecarOnly: true, Tag: tag,
+		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+	run := func() *Report {
+		t.Helper()
+		rep, err := Run(context.Background(), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	names := func(rel string) map[string]int { return sidecarLabels(t, filepath.Join(out, rel+".jsonl")) }
+
+	rep := run()
+	if rep.Totals.OK != 2 || names("a")["Lin-Manuel Miranda"] == 0 {
+		t.Fatalf("first pass: %+v, a's labels %v", rep.Totals, names("a"))
+	}
+	for _, v := range rep.Videos {
+		if v.Rechecked {
+			t.Fatalf("%s rechecked with nobody to un-name it", v.Input)
+		}
+	}
+	info, err := os.Stat(filepath.Join(out, "a.tracks.json"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("track file: %v, mode %v (descriptors: want 0600)", err, info.Mode().Perm())
+	}
+
+	// Plant a look-alike stranger in b: a track of b that is Unknown, with
+	// the mean descriptor of a's Miranda track.
+	a, err := annotate.ReadTrackFile(filepath.Join(out, "a.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := annotate.ReadTrackFile(filepath.Join(out, "b.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range a.Tracks {
+		if tr.Label == "Lin-Manuel Miranda" {
+			b.Tracks = append(b.Tracks, annotate.TrackRecord{Track: 999, Label: gallery.Unknown, Observations: 3, Mean: tr.Mean}) // unnamed by its own video
+			break
+		}
+	}
+	raw, _ := json.Marshal(b)
+	if err := os.WriteFile(filepath.Join(out, "b.tracks.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	opt.Jobs = 1
+	rep = run()
+	got := map[string]VideoResult{}
+	for _, v := range rep.Videos {
+		got[v.Input] = v
+	}
+	if !got["a.mp4"].Rechecked || got["a.mp4"].Status != StatusOK || got["b.mp4"].Status != StatusSkipped {
+		t.Fatalf("second run: %+v", rep.Videos)
+	}
+	if n := names("a")["Lin-Manuel Miranda"]; n != 0 {
+		t.Errorf("a still names Miranda on %d faces after the batch's look-alike stranger", n)
+	}
+	if r := readReport(t, filepath.Join(out, "a.report.json")); r.Cohort == "" {
+		t.Error("a's report does not record the cohort it was checked with")
+	}
+
+	rep = run()
+	for _, v := range rep.Videos {
+		if v.Status != StatusSkipped || v.Rechecked {
+			t.Errorf("third run over a complete folder redid %s: %+v", v.Input, v)
+		}
+	}
+}
+
+// sidecarLabels counts the labels of a sidecar's faces.
+func sidecarLabels(t *testing.T, path string) map[string]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Faces []struct{ Label string } `json:"faces"`
+		}
+		if err := json.Unmarshal([]byte(strings.TrimSpace(sc.Text())), &line); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, face := range line.Faces {
+			out[face.Label]++
+		}
+	}
+	return out
+}
+
+func readReport(t *testing.T, path string) annotate.Report {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r annotate.Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
