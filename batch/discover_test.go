@@ -63,25 +63,36 @@ func TestDiscover(t *testing.T) {
 func TestShardsCoverEveryFileOnce(t *testing.T) {
 	var vids []Video
 	for i := 0; i < 1000; i++ {
-		vids = append(vids, Video{Rel: fmt.Sprintf("season%d/episode%03d.mp4", i%7, i)})
+		// Every 10th file is big: 1 GB against 10 MB.
+		size := int64(10e6)
+		if i%10 == 0 {
+			size = 1e9
+		}
+		vids = append(vids, Video{Rel: fmt.Sprintf("season%d/episode%03d.mp4", i%7, i), Size: size})
 	}
-	for _, n := range []int{1, 2, 3, 8} {
-		count := make([]int, n)
+	for _, tt := range []struct{ n, long int }{{1, 0}, {2, 0}, {3, 0}, {8, 0}, {48, 0}, {48, 3}, {256, 8}, {8, 8}} {
+		count := make([]int, tt.n)
 		for _, v := range vids {
 			owners := 0
-			for i := 0; i < n; i++ {
-				if (Shard{i, n}).Owns(v) {
+			for i := 0; i < tt.n; i++ {
+				if (Shard{Index: i, Count: tt.n, LongShards: tt.long, LongSize: 500e6}).Owns(v) {
 					owners++
 					count[i]++
+					if tt.long > 0 && v.Size >= 500e6 && i >= tt.long {
+						t.Errorf("%d shards, long ones in the first %d: %s (big) went to shard %d", tt.n, tt.long, v.Rel, i)
+					}
 				}
 			}
 			if owners != 1 {
-				t.Fatalf("%d shards: %s owned by %d", n, v.Rel, owners)
+				t.Fatalf("%d shards (long %d): %s owned by %d", tt.n, tt.long, v.Rel, owners)
 			}
 		}
+		if tt.n > 8 {
+			continue // a few files a shard: the hash's spread is all there is
+		}
 		for i, c := range count {
-			if c < 1000/n/2 {
-				t.Errorf("%d shards: shard %d has only %d of 1000 files", n, i, c)
+			if c < 1000/tt.n/2 {
+				t.Errorf("%d shards: shard %d has only %d of 1000 files", tt.n, i, c)
 			}
 		}
 	}
@@ -93,7 +104,7 @@ func TestParseShard(t *testing.T) {
 		ok  bool
 		out Shard
 	}{
-		{"0/1", true, Shard{0, 1}}, {"2/3", true, Shard{2, 3}}, {"3/3", false, Shard{}}, {"-1/3", false, Shard{}},
+		{"0/1", true, Shard{Index: 0, Count: 1}}, {"2/3", true, Shard{Index: 2, Count: 3}}, {"3/3", false, Shard{}}, {"-1/3", false, Shard{}},
 		{"1", false, Shard{}}, {"a/b", false, Shard{}}, {"1/0", false, Shard{}}, {"1/3x", false, Shard{}},
 	}
 	for _, tt := range tests {
