@@ -114,3 +114,20 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"500MB", 500e6, true}, {"2GiB", 2 << 30, true}, {"1.5 GB", 15e8, true}, {"123", 123, true}, {"0", 0, true}, {"10B", 10, true},
+		{"", 0, false}, {"MB", 0, false}, {"-1MB", 0, false}, {"5 parsecs", 0, false}, {"1e30TB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
