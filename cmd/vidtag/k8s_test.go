@@ -54,7 +54,6 @@ func checkFlags(t *testing.T, argv []string, flags []string) {
 	}
 }
 
-
 // argValue is the value of --name in argv (as --name=V or --name V).
 func argValue(argv []string, name string) string {
 	for i, a := range argv {
