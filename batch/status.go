@@ -159,7 +159,12 @@ func (s *Status) Table() string {
 		pct = 100 * float64(s.Done+s.Failed) / float64(s.Videos)
 	}
 	fmt.Fprintf(&b, "%d videos: %d done, %d failed, %d left (%.0f%% through)", s.Videos, s.Done, s.Failed, s.Left, pct)
-	for _, v := range s.FailedVideos {
+	const shown = 20 // --json lists them all
+	for i, v := range s.FailedVideos {
+		if i == shown {
+			fmt.Fprintf(&b, "\n... and %d more failed (--json lists them all)", len(s.FailedVideos)-shown)
+			break
+		}
 		fmt.Fprintf(&b, "\nfailed: %s: %s", v.Input, v.Error)
 	}
 	return b.String()
