@@ -152,3 +152,25 @@ func TestStatusFromTheOutputFolderAlone(t *testing.T) {
 		t.Errorf("status of an empty folder: %v", err)
 	}
 }
+
+// TestStatusInterruptedShard: a pod stopped by SIGTERM wrote a report marked
+// interrupted; its shard counts as running (awaiting the retry), its
+// finished videos as done, its failures as failed, the rest as left.
+func TestStatusInterruptedShard(t *testing.T) {
+	out := t.TempDir()
+	writeTestJSON(t, PlanPath(out, Shard{Index: 0, Count: 2}), Plan{Shard: "0/2", Started: t0, AllVideos: 3,
+		Videos: []PlanVideo{{"a.mp4", "a"}, {"b.mp4", "b"}, {"c.mp4", "c"}}})
+	r := shardReport(0, 2, 0, time.Minute, map[string]string{"a.mp4": "ok", "b.mp4": "failed"})
+	r.Interrupted = true
+	writeTestJSON(t, ReportPath(out, Shard{Index: 0, Count: 2}), r)
+	for _, f := range []string{"a.report.json", "a.jsonl", "a.mp4"} {
+		os.WriteFile(filepath.Join(out, f), []byte("{}\n"), 0o644)
+	}
+	st, err := ReadStatus(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Done != 1 || st.Failed != 1 || st.Left != 1 || st.ShardState[ShardRunning] != 1 || st.ShardState[ShardNotStarted] != 1 {
+		t.Errorf("status %+v", st)
+	}
+}

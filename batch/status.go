@@ -12,7 +12,7 @@ import (
 // Shard states in a Status.
 const (
 	ShardFinished   = "finished"    // its report is newer than its plan
-	ShardRunning    = "running"     // a plan and no newer report: running, or stopped (a pod about to be retried)
+	ShardRunning    = "running"     // a plan and no newer report (or an interrupted one): running, or stopped awaiting a retry
 	ShardNotStarted = "not started" // no plan yet
 )
 
@@ -92,7 +92,7 @@ func ReadStatus(out string) (*Status, error) {
 			}
 		}
 		byInput := map[string]VideoResult{}
-		if rep != nil {
+		if rep != nil && !rep.Interrupted {
 			st.ShardState[ShardFinished]++
 			for _, v := range rep.Videos {
 				byInput[v.Input] = v
@@ -106,8 +106,17 @@ func ReadStatus(out string) (*Status, error) {
 				}
 			}
 		} else {
+			// No report, or an interrupted one (a pod stopped, awaiting
+			// its retry): the outputs say what is done.
 			st.ShardState[ShardRunning]++
 			st.Running = append(st.Running, s.String())
+			if rep != nil {
+				for _, v := range rep.Videos {
+					if v.Status == StatusFailed {
+						byInput[v.Input] = v
+					}
+				}
+			}
 		}
 		for _, v := range p.Videos {
 			st.Videos++
