@@ -14,8 +14,9 @@
 //     at 1080p), one pod being two cores (the manifest's cpu request).
 //   - PerFile: 0.28 s a video that no tagger avoids (README, Batch: starting
 //     ffmpeg and ffprobe, x264's set-up).
-//   - PerPod: 20 s a pod (an assumption: scheduling and starting the
-//     container, walking the shared input folder, loading the models).
+//   - PerPod: 20 s a pod (an estimate: scheduling and starting the
+//     container, walking the shared input folder, loading the models; the
+//     last two took 3-5 s each on local disk here).
 //   - Within a pod, vidtag batch takes its shard's videos in path order,
 //     Jobs (2) at a time, the pod's throughput shared between the videos
 //     in progress (one video alone gets all of it).
