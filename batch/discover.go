@@ -131,8 +131,8 @@ func CheckFolders(in, out string) error {
 	return nil
 }
 
-// CheckOutputs fails when any output of any video (or the batch report)
-// would be one of the input videos, by path or by device and inode.
+// CheckOutputs fails when any output of any video (or the batch report or
+// plan) would be one of the input videos, by path or by device and inode.
 func CheckOutputs(vids []Video, out string, s Shard) error {
 	type id struct{ dev, ino uint64 }
 	inputs := map[string]string{}
@@ -165,6 +165,9 @@ func CheckOutputs(vids []Video, out string, s Shard) error {
 				return err
 			}
 		}
+	}
+	if err := check(PlanPath(out, s)); err != nil {
+		return err
 	}
 	return check(ReportPath(out, s))
 }

@@ -1,11 +1,14 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 func touch(t *testing.T, path string) {
@@ -129,5 +132,27 @@ func TestParseSize(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestPlanNeverReplacesAnInput: the plan a batch writes at start is checked
+// like every output: one that is an input video by another name is refused.
+func TestPlanNeverReplacesAnInput(t *testing.T) {
+	in, out := t.TempDir(), t.TempDir()
+	video := filepath.Join(in, "x.mp4")
+	os.WriteFile(video, []byte("video"), 0o644)
+	vids, err := Discover(in, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Shard{Index: 1, Count: 4}
+	if err := CheckOutputs(vids, out, s); err != nil {
+		t.Fatalf("clean folders refused: %v", err)
+	}
+	if err := os.Link(video, PlanPath(out, s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOutputs(vids, out, s); !errors.Is(err, outfile.ErrIsInput) {
+		t.Errorf("a plan that is a hard link to an input: %v, want ErrIsInput", err)
 	}
 }
