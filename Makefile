@@ -16,7 +16,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # where make image-check keeps its Debian 12 roots (outside the repository)
 IMGROOT ?= /var/tmp/vidtag-image-check
 
-.PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity bench-memory clean
+.PHONY: all setup build demo test test-faults bench bench-full bench-sweep bench-batch bench-embed bench-identity bench-memory bench-shards clean
 
 all: build
 
@@ -60,6 +60,10 @@ bench-identity: setup
 	$(GO) run ./cmd/benchidentity -data "$(DATA)"
 bench-memory: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && bin/vidbench -data "$(DATA)" -memory 4k,1080p,3min
+
+# The makespan of a 10,000-video Indexed Job per choice of completions (no video is run).
+bench-shards:
+	$(GO) run ./cmd/vidbench shards -pods 8,64 -seeds 10
 
 bench-sweep: build
 	$(GO) build -o bin/vidbench ./cmd/vidbench && scripts/sweep.sh "$(DATA)"

@@ -70,10 +70,16 @@ type VideoResult struct {
 
 // Report is the batch report.
 type Report struct {
-	Shard       string        `json:"shard,omitempty"`
-	Interrupted bool          `json:"interrupted,omitempty"`
-	Videos      []VideoResult `json:"videos"`
-	Totals      Totals        `json:"totals"`
+	Shard       string `json:"shard,omitempty"`
+	Interrupted bool   `json:"interrupted,omitempty"`
+	// Shards and MissingShards are set by Merge: how many shard reports
+	// were folded in, and which indices had none (yet).
+	Shards        int           `json:"shards,omitempty"`
+	MissingShards []int         `json:"missing_shards,omitempty"`
+	Started       time.Time     `json:"started,omitzero"`
+	Finished      time.Time     `json:"finished,omitzero"`
+	Videos        []VideoResult `json:"videos"`
+	Totals        Totals        `json:"totals"`
 }
 
 // Totals sum up the batch.
@@ -138,6 +144,11 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	}
 	log.Info("batch", zap.String("input", opt.In), zap.Int("videos", len(all)), zap.Stringer("shard", opt.Shard),
 		zap.Int("this_shard", len(vids)), zap.Int("jobs", opt.Jobs))
+	// What this shard will do, for vidtag status (which reads only the
+	// output folder).
+	if err := writePlan(opt, start, len(all)+len(unreadable), vids); err != nil {
+		return nil, err
+	}
 
 	env := lazyEnv(opt.Env)
 	results := make([]VideoResult, len(vids))
@@ -183,7 +194,7 @@ feed:
 		recheck(ctx, opt, env, vids, results, done, log, func(n int) { report(n, false) })
 	}
 
-	rep := &Report{Interrupted: ctx.Err() != nil, Videos: []VideoResult{}}
+	rep := &Report{Interrupted: ctx.Err() != nil, Started: start.UTC().Round(time.Millisecond), Videos: []VideoResult{}}
 	if opt.Shard.Count > 1 {
 		rep.Shard = opt.Shard.String()
 	}
@@ -211,6 +222,7 @@ feed:
 		}
 	}
 	rep.Totals.Videos += len(vids)
+	rep.Finished = time.Now().UTC().Round(time.Millisecond)
 	rep.Totals.WallSeconds = round(time.Since(start).Seconds(), 3)
 	if rep.Totals.WallSeconds > 0 {
 		rep.Totals.FPS = round(float64(rep.Totals.Frames)/rep.Totals.WallSeconds, 2)

@@ -33,6 +33,7 @@ var videoExt = map[string]bool{
 type Video struct {
 	Rel     string // path relative to the input folder, with forward slashes
 	Path    string // full input path
+	Size    int64  // bytes (of the file a symlink points to)
 	OutBase string // output path without extension: OUT/REL/NAME (or NAME.EXT)
 }
 
@@ -108,7 +109,11 @@ func discover(in, out string) ([]Video, []VideoResult, error) {
 		if err != nil {
 			return err
 		}
-		vids = append(vids, Video{Rel: filepath.ToSlash(rel), Path: path})
+		var size int64
+		if st, err := os.Stat(path); err == nil {
+			size = st.Size()
+		}
+		vids = append(vids, Video{Rel: filepath.ToSlash(rel), Path: path, Size: size})
 		return nil
 	})
 	if err != nil {
@@ -131,8 +136,8 @@ func CheckFolders(in, out string) error {
 	return nil
 }
 
-// CheckOutputs fails when any output of any video (or the batch report)
-// would be one of the input videos, by path or by device and inode.
+// CheckOutputs fails when any output of any video (or the batch report or
+// plan) would be one of the input videos, by path or by device and inode.
 func CheckOutputs(vids []Video, out string, s Shard) error {
 	type id struct{ dev, ino uint64 }
 	inputs := map[string]string{}
@@ -166,6 +171,9 @@ func CheckOutputs(vids []Video, out string, s Shard) error {
 			}
 		}
 	}
+	if err := check(PlanPath(out, s)); err != nil {
+		return err
+	}
 	return check(ReportPath(out, s))
 }
 
@@ -192,7 +200,19 @@ func assignOutputs(vids []Video, out string) {
 }
 
 // Shard is a share of the files: shard Index of Count.
-type Shard struct{ Index, Count int }
+//
+// With LongShards K > 0, videos of at least LongSize bytes go only to the
+// first K shards (by the same hash, modulo K). A Kubernetes Indexed Job
+// hands its indices out in order, so with K = parallelism the long videos
+// start first, as a longest-first queue would, instead of whenever their
+// index comes up (see internal/shardsim). The rule looks at each file
+// alone, so every pod still computes the same split without talking to
+// the others.
+type Shard struct {
+	Index, Count int
+	LongShards   int
+	LongSize     int64
+}
 
 // ParseShard reads "I/N" (0 <= I < N).
 func ParseShard(s string) (Shard, error) {
@@ -213,9 +233,26 @@ func (s Shard) Owns(v Video) bool {
 	if s.Count <= 1 {
 		return true
 	}
+	return s.Of(v.Rel, v.Size) == s.Index
+}
+
+// Of is the index of the shard that owns the video at rel of size bytes.
+func (s Shard) Of(rel string, size int64) int {
+	if s.LongShards > 0 && s.LongShards < s.Count && size >= s.LongSize {
+		return ShardOf(rel, s.LongShards)
+	}
+	return ShardOf(rel, s.Count)
+}
+
+// ShardOf is the index of the shard of n that owns the video at rel (a
+// path relative to the input folder, with forward slashes).
+func ShardOf(rel string, n int) int {
+	if n <= 1 {
+		return 0
+	}
 	h := fnv.New64a()
-	h.Write([]byte(v.Rel))
-	return h.Sum64()%uint64(s.Count) == uint64(s.Index)
+	h.Write([]byte(rel))
+	return int(h.Sum64() % uint64(n))
 }
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }

@@ -38,7 +38,7 @@ func TestProgressFromConcurrentJobs(t *testing.T) {
 	tag := annotate.Defaults()
 	tag.Settings = "progress-test"
 	tag.Lookahead = 0 // frames flow out as they are tracked, not in a burst at the end
-	opt := Options{In: in, Out: out, Jobs: 3, Shard: Shard{0, 1}, SidecarOnly: true, Tag: tag,
+	opt := Options{In: in, Out: out, Jobs: 3, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,
 		Env: func() (*annotate.Env, error) {
 			return &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}, nil
 		},

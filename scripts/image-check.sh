@@ -219,7 +219,14 @@ name=$(basename "$clip")
 mount_into "$root"
 in_root "${entrypoint[@]}" --version
 in_root "${entrypoint[@]}" annotate "/data/in/$name" -o "/data/out/annotate/${name%.*}.mp4" --known /data/known
-in_root "${entrypoint[@]}" batch /data/in --output=/data/out/batch --known=/data/known --shard 0/1 --log-format=json
+# Two shards as two pods would run them, then status and merge (both exit 0
+# only when every video is done and none failed).
+for i in 0 1; do
+  in_root "${entrypoint[@]}" batch /data/in --output=/data/out/batch --known=/data/known --shard "$i/2" \
+    --long-shards=1 --long-size=500MB --log-format=json
+done
+in_root "${entrypoint[@]}" status /data/out/batch
+in_root "${entrypoint[@]}" merge /data/out/batch
 in_root ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=codec_name,width,height,nb_read_frames \
   -of compact "/data/out/annotate/${name%.*}.mp4"
 frames=$(in_root ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 \
@@ -227,5 +234,6 @@ frames=$(in_root ffprobe -v error -select_streams v:0 -count_frames -show_entrie
 lines=$(wc -l <"$root/data/out/annotate/${name%.*}.jsonl")
 [[ $frames -gt 0 && $frames -eq $lines ]] || die "annotate: $frames frames in the video, $lines sidecar lines"
 [[ -s $root/data/out/batch/${name%.*}.mp4 && -s $root/data/out/batch/${name%.*}.jsonl ]] || die "batch left no outputs"
+[[ -s $root/data/out/batch/batch-report.json ]] || die "merge wrote no batch-report.json"
 unmount_all
-say "ok: the image built and annotated $name ($frames frames, $lines sidecar lines); batch wrote its outputs"
+say "ok: the image built and annotated $name ($frames frames, $lines sidecar lines); two batch shards wrote its outputs, merged"

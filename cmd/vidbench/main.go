@@ -20,6 +20,7 @@
 //	go run ./cmd/vidbench -full -runs 1      (make bench-full)
 //	go run ./cmd/vidbench -batch -runs 3     (make bench-batch; see batch.go)
 //	go run ./cmd/vidbench -memory 4k,1080p,3min (make bench-memory; see memory.go)
+//	go run ./cmd/vidbench shards -pods 8,64  (make bench-shards; see shards.go)
 package main
 
 import (
@@ -53,6 +54,13 @@ const pythonFPS = 5.0
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "naive" {
 		os.Exit(naiveMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "shards" {
+		if err := shardsMain(os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "vidbench shards:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if len(os.Args) > 1 && os.Args[1] == "embed" {
 		if err := embedMain(os.Args[2:], os.Stdout); err != nil {

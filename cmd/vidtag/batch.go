@@ -24,6 +24,8 @@ func batchCommand() *cli.Command {
 		&cli.PathFlag{Name: "output", Aliases: []string{"o"}, Usage: "folder for the outputs: REL/NAME.mp4, .jsonl and .report.json per input (required)"},
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "jobs", Usage: "videos tagged at once, sharing the detector engines (0: half the cores, at least 2: one video's start and end overlap another's middle)", EnvVars: envVars("jobs")}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "shard", Value: "0/1", Usage: "take share I of N of the files (0 <= I < N), by a hash of their paths: N processes cover every file exactly once", EnvVars: envVars("shard")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "long-shards", Usage: "with --shard I/N: videos of at least --long-size go to the first K shards only (K = the Job's parallelism, so they start first; 0: off)", EnvVars: envVars("long-shards")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "long-size", Value: "500MB", Usage: "size from which --long-shards counts a video as long (e.g. 500MB, 2GiB)", EnvVars: envVars("long-size")}),
 		&cli.BoolFlag{Name: "sidecar-only", Usage: "write the sidecar and report, not the video (fast indexing)"},
 		&cli.BoolFlag{Name: "force", Usage: "redo videos whose outputs are complete"},
 	}, tagFlags()...), videoFlags()...)
@@ -52,6 +54,12 @@ func runBatch(c *cli.Context) error {
 	}
 	shard, err := batch.ParseShard(c.String("shard"))
 	if err != nil {
+		return &usageError{err.Error()}
+	}
+	if shard.LongShards = c.Int("long-shards"); shard.LongShards < 0 || shard.LongShards > shard.Count {
+		return usageErrorf("--long-shards %d: want 0 to N of --shard (%d)", shard.LongShards, shard.Count)
+	}
+	if shard.LongSize, err = batch.ParseSize(c.String("long-size")); err != nil {
 		return &usageError{err.Error()}
 	}
 	jobs := c.Int("jobs")

@@ -4,14 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/internal/testenv"
@@ -295,61 +292,6 @@ func testBatchStopResume(t *testing.T, sig syscall.Signal) {
 	for _, f := range []string{"talks/lin.mp4", "talks/obama.mp4", "talks/lin.report.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s after resuming", f)
-		}
-	}
-}
-
-// TestK8sManifest checks configs/k8s/batch-job.yaml: an Indexed Job whose
-// pods run vidtag batch with --shard $(JOB_COMPLETION_INDEX)/N, N matching
-// its completions.
-func TestK8sManifest(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "configs", "k8s", "batch-job.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var job struct {
-		APIVersion string `yaml:"apiVersion"`
-		Kind       string `yaml:"kind"`
-		Spec       struct {
-			CompletionMode string `yaml:"completionMode"`
-			Completions    int    `yaml:"completions"`
-			Parallelism    int    `yaml:"parallelism"`
-			Template       struct {
-				Spec struct {
-					RestartPolicy string `yaml:"restartPolicy"`
-					Containers    []struct {
-						Command []string `yaml:"command"`
-						Args    []string `yaml:"args"`
-					} `yaml:"containers"`
-				} `yaml:"spec"`
-			} `yaml:"template"`
-		} `yaml:"spec"`
-	}
-	if err := yaml.Unmarshal(raw, &job); err != nil {
-		t.Fatalf("not valid YAML: %v", err)
-	}
-	s := job.Spec
-	if job.APIVersion != "batch/v1" || job.Kind != "Job" || s.CompletionMode != "Indexed" || s.Completions < 2 || len(s.Template.Spec.Containers) != 1 {
-		t.Fatalf("not an Indexed Job: %+v", job)
-	}
-	argv := append(s.Template.Spec.Containers[0].Command, s.Template.Spec.Containers[0].Args...)
-	line := strings.Join(argv, " ")
-	want := "--shard $(JOB_COMPLETION_INDEX)/" + strconv.Itoa(s.Completions)
-	if !strings.Contains(line, "batch") || !strings.Contains(line, want) {
-		t.Errorf("container runs %q, want vidtag batch ... %s", line, want)
-	}
-	// Every flag it passes exists.
-	names := map[string]bool{}
-	for _, f := range batchCommand().Flags {
-		for _, n := range f.Names() {
-			names[n] = true
-		}
-	}
-	for _, a := range argv {
-		if name, ok := strings.CutPrefix(a, "--"); ok {
-			if name, _, _ = strings.Cut(name, "="); !names[name] {
-				t.Errorf("manifest uses unknown flag --%s", name)
-			}
 		}
 	}
 }
