@@ -51,7 +51,7 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 	}
 	tag := annotate.Defaults()
 	tag.Settings = "cohort-test"
-	opt := Options{In: in, Out: out, Jobs: 2, Shard: Shard{0, 1}, SidecarOnly: true, Tag: tag,
+	opt := Options{In: in, Out: out, Jobs: 2, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,
 		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
 	run := func() *Report {
 		t.Helper()
