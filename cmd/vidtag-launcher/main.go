@@ -77,7 +77,7 @@ func run() int {
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, readyW},
 		Sys: &syscall.SysProcAttr{
 			Setpgid:   true,            // signals reach it only through here
-			Pdeathsig: syscall.SIGTERM, // if the launcher is killed (-9), the core still stops its way
+			Pdeathsig: syscall.SIGKILL, // kill -9 of vidtag kills all of it, as for one process
 		},
 	})
 	readyW.Close()

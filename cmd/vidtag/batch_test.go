@@ -256,8 +256,12 @@ func testBatchStopResume(t *testing.T, sig syscall.Signal) {
 			break
 		}
 	}
-	cmd.Process.Signal(sig)
-	cmd.Wait()
+	if sig == syscall.SIGKILL {
+		killHard(t, cmd)
+	} else {
+		cmd.Process.Signal(sig)
+		cmd.Wait()
+	}
 	if code := cmd.ProcessState.ExitCode(); sig == syscall.SIGINT && code != exitInterrupted {
 		t.Errorf("exit %d after Ctrl-C, want %d", code, exitInterrupted)
 	}

@@ -167,6 +167,29 @@ func waitLauncher(pid int) {
 	}
 }
 
+// killHard kills vidtag with SIGKILL, as a pod's end or kill -9 does, and
+// returns once the core is gone too (the kernel kills it when the launcher
+// dies; its locks go with it).
+func killHard(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	core := childNamed(cmd.Process.Pid, "vidtag-core")
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	for deadline := time.Now().Add(30 * time.Second); core > 0 && !released(core); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("vidtag-core (pid %d) outlived its launcher's SIGKILL", core)
+		}
+	}
+}
+
+// released reports whether a process has closed its files (its locks go
+// with them): it is gone, or a zombie with no thread left. A zombie
+// leader's other threads can still hold the files for a while.
+func released(pid int) bool {
+	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
+	return err != nil || (len(tasks) <= 1 && procState(pid) == "Z")
+}
+
 // procState is the state letter in /proc/PID/stat (R, S, T for stopped...).
 func procState(pid int) string {
 	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

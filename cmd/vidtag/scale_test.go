@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -260,8 +259,7 @@ func TestShardRetryResumes(t *testing.T) {
 			break
 		}
 	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	killHard(t, cmd)
 	done := mtime(t, first)
 	if _, err := os.Stat(batch.ReportPath(out, shard)); err == nil {
 		t.Fatal("the killed shard finished before the kill: the test proves nothing")
