@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"go.uber.org/zap"
@@ -53,28 +56,77 @@ func init() { cli.VersionPrinter = printVersion }
 // Main runs the CLI with args and returns the exit code. SIGINT or SIGTERM
 // (to vidtag or to its process group; caught from the program's first
 // moments, see package earlysig) cancels the run: it stops within about a
-// second, exits 130 and says what it kept. A second one does not wait:
-// encoders are killed, temporary files removed, exit 130.
+// second, exits 130 and says what it kept and which signal stopped it. As
+// Benthos does it, a stop that hangs is not waited for: on a second signal,
+// or when the run has not ended StopTimeout after the first, vidtag writes
+// every goroutine's stack (where it hung), kills the encoders, removes
+// temporary files and exits 130.
 func Main(args []string, stdout, stderr io.Writer) int {
 	sigs := earlysig.Signals()
 	select {
-	case <-sigs:
-		report(stderr, jsonLogs(nil, args), "interrupted before starting; nothing written", exitInterrupted)
+	case s := <-sigs:
+		report(stderr, jsonLogs(nil, args), "interrupted by "+signalName(s)+" before starting; nothing written", exitInterrupted)
 		return exitInterrupted
 	default:
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	go func() {
-		<-sigs
-		cancel()
-		<-sigs
+		s := <-sigs
+		cancel(&stopSignal{s})
+		why := "interrupted twice"
+		select {
+		case <-sigs:
+		case <-time.After(stopTimeout()):
+			why = fmt.Sprintf("did not stop within %v of %s", stopTimeout(), signalName(s))
+		}
+		json := jsonLogs(nil, args)
+		dumpStacks(stderr, json)
 		media.KillEncoders()
 		outfile.Abandon()
-		report(stderr, jsonLogs(nil, args), "interrupted twice; stopped at once, partial outputs removed", exitInterrupted)
+		report(stderr, json, why+"; stopped at once, partial outputs removed", exitInterrupted)
 		os.Exit(exitInterrupted)
 	}()
 	return run(ctx, args, stdout, stderr)
+}
+
+// stopSignal is the cause of a run cancelled by a signal.
+type stopSignal struct{ sig os.Signal }
+
+func (s *stopSignal) Error() string { return signalName(s.sig) }
+
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// StopTimeout is how long a stop may take after the first signal
+// (VIDTAG_STOP_TIMEOUT, a Go duration; 30s by default): encoders finish
+// their files and outputs are checked within it.
+func stopTimeout() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("VIDTAG_STOP_TIMEOUT")); err == nil && d > 0 {
+		return d
+	}
+	return 30 * time.Second
+}
+
+// dumpStacks writes every goroutine's stack: what a stop that hung was
+// waiting for. Under --log-format json it is one log entry.
+func dumpStacks(w io.Writer, json bool) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	if !json {
+		fmt.Fprintf(w, "vidtag: goroutine stacks at the forced stop:\n%s\n", buf)
+		return
+	}
+	log := newLogger(w, "json", "info")
+	log.Warn("goroutine stacks at the forced stop", zap.ByteString("stacks", buf))
+	log.Sync()
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -161,6 +213,16 @@ func exitCode(ctx context.Context, err error) int {
 type interrupted struct{ kept string }
 
 func (e *interrupted) Error() string { return "interrupted; " + e.kept }
+
+// interruptedBy is "interrupted by SIGTERM" (the signal that cancelled ctx),
+// or "interrupted".
+func interruptedBy(ctx context.Context) string {
+	var s *stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		return "interrupted by " + s.Error()
+	}
+	return "interrupted"
+}
 func (e *interrupted) Unwrap() error { return context.Canceled }
 
 // finalLine is the run's last word on an error: one line, saying what an
@@ -169,12 +231,12 @@ func finalLine(ctx context.Context, err error) string {
 	var in *interrupted
 	switch {
 	case errors.As(err, &in):
-		return in.Error()
+		return interruptedBy(ctx) + "; " + in.kept
 	case ctx.Err() != nil && !errors.Is(err, outfile.ErrIsInput) && !errors.Is(err, outfile.ErrSamePath):
 		if errors.Is(err, context.Canceled) {
-			return "interrupted; partial outputs removed, nothing written"
+			return interruptedBy(ctx) + "; partial outputs removed, nothing written"
 		}
-		return "interrupted; nothing written (" + oneLine(err) + ")"
+		return interruptedBy(ctx) + "; nothing written (" + oneLine(err) + ")"
 	}
 	return oneLine(err)
 }

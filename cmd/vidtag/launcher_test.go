@@ -216,3 +216,58 @@ func waitOrKill(t *testing.T, cmd *exec.Cmd) {
 		t.Fatal("hung")
 	}
 }
+
+// TestForcedStop: a stop that takes longer than VIDTAG_STOP_TIMEOUT after
+// the first signal, or a second signal, is not waited for: vidtag writes
+// the goroutine stacks, removes its temporary files and exits 130 with a
+// last line that says why.
+func TestForcedStop(t *testing.T) {
+	bin := buildVidtag(t)
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	for _, c := range []struct {
+		name, timeout string
+		signals       int
+		want          string
+	}{
+		{"deadline", "1ms", 1, "did not stop within 1ms of SIGTERM; stopped at once, partial outputs removed"},
+		{"second signal", "", 2, "interrupted twice; stopped at once, partial outputs removed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(bin, "annotate", clip, "-o", filepath.Join(dir, "out.mp4"), "--models", testenv.Models(t), "--known", testenv.Data(t, "known"))
+			cmd.Env = append(os.Environ(), "VIDTAG_STOP_TIMEOUT="+c.timeout)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Once the encoder runs: there is a temporary file to remove.
+			for deadline := time.Now().Add(time.Minute); childNamed(cmd.Process.Pid, "ffmpeg") == 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("no encoder started")
+				}
+			}
+			// Two different signals: two of the same, sent at once, may
+			// arrive as one.
+			for _, s := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT}[:c.signals] {
+				syscall.Kill(-cmd.Process.Pid, s)
+			}
+			waitOrKill(t, cmd)
+			out := stderr.String()
+			if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || !strings.Contains(out, "goroutine ") || !strings.HasSuffix(strings.TrimSpace(out), c.want) {
+				t.Errorf("exit %d, stderr ends %q; want 130, goroutine stacks and %q", code, tail(out, 300), c.want)
+			}
+			if names := listDir(t, dir); len(names) != 0 {
+				t.Errorf("left %v", names)
+			}
+		})
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}

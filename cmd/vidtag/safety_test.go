@@ -166,7 +166,7 @@ func TestSignalBeforeStart(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // delivered to package earlysig's channel
 	var stdout, stderr bytes.Buffer
 	code := Main([]string{"vidtag", "annotate", "x.mp4", "-o", "y.mp4"}, &stdout, &stderr)
-	if l := oneStderrLine(t, stderr.String()); code != exitInterrupted || !strings.Contains(l, "interrupted before starting; nothing written") {
+	if l := oneStderrLine(t, stderr.String()); code != exitInterrupted || !strings.Contains(l, "interrupted by SIGTERM before starting; nothing written") {
 		t.Errorf("exit %d, %q", code, l)
 	}
 }
@@ -271,7 +271,7 @@ func TestLiveURLRecordAndInterrupt(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != exitInterrupted {
 		t.Errorf("exit %d, want %d: %s", code, exitInterrupted, stderr.String())
 	}
-	if l := lastLine(stderr.String()); !strings.Contains(l, "interrupted; kept recording "+rec) {
+	if l := lastLine(stderr.String()); !strings.Contains(l, "interrupted by ") || !strings.Contains(l, "; kept recording "+rec) {
 		t.Errorf("last line %q", l)
 	}
 	if n, err := media.CountFrames(context.Background(), rec); err != nil || n == 0 {
