@@ -11,7 +11,6 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 )
@@ -31,21 +30,9 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 
 	pool := testengine.Pool(t, 2)
 	// Enrollment decodes photos (PNG and JPEG) through Mats too.
-	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
-		e, err := pool.Get(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		defer pool.Put(e)
-		faces, err := e.FacesInPhoto(path, 4_000_000)
-		out := make([]gallery.Descriptor, len(faces))
-		for i, f := range faces {
-			out[i] = gallery.Descriptor(f.Descriptor)
-		}
-		return out, err
-	})
-	if err != nil || g.Len() != 4 {
-		t.Fatalf("enrollment: %d faces, %v", g.Len(), err)
+	g := testengine.Known(t, pool)
+	if g.Len() != 4 {
+		t.Fatalf("enrollment: %d faces", g.Len())
 	}
 	if n := gocv.MatProfile.Count() - before; n != 0 {
 		t.Fatalf("enrollment left %d Mats open", n)

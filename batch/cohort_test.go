@@ -33,22 +33,7 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 		}
 	}
 	pool := testengine.Pool(t, 2)
-	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
-		e, err := pool.Get(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		defer pool.Put(e)
-		faces, err := e.FacesInPhoto(path, 4_000_000)
-		out := make([]gallery.Descriptor, len(faces))
-		for i, f := range faces {
-			out[i] = gallery.Descriptor(f.Descriptor)
-		}
-		return out, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := testengine.Known(t, pool)
 	tag := annotate.Defaults()
 	tag.Settings = "cohort-test"
 	opt := Options{In: in, Out: out, Jobs: 2, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,

@@ -4,8 +4,10 @@
 package testengine
 
 import (
+	"context"
 	"testing"
 
+	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/recog"
 )
@@ -21,4 +23,27 @@ func Pool(t testing.TB, n int) *recog.Pool {
 	p := recog.NewPool(load, n, recog.Growth{})
 	t.Cleanup(p.Close)
 	return p
+}
+
+// Known enrolls the shared known faces (testdata/known) with the pool's
+// engines, as vidtag does (photos decoded through gocv Mats).
+func Known(t testing.TB, pool *recog.Pool) *gallery.Gallery {
+	t.Helper()
+	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
+		e, err := pool.Get(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		defer pool.Put(e)
+		faces, err := e.FacesInPhoto(path, 4_000_000)
+		out := make([]gallery.Descriptor, len(faces))
+		for i, f := range faces {
+			out[i] = gallery.Descriptor(f.Descriptor)
+		}
+		return out, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
