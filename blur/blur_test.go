@@ -73,10 +73,11 @@ func TestPad(t *testing.T) {
 		box  image.Rectangle
 		want image.Rectangle
 	}{
-		// 100x100 (inclusive 100..199) -> 130x130 about the centre 150.
-		{"inside", image.Rect(100, 100, 199, 199), image.Rect(85, 85, 215, 215)},
-		{"clipped at the corner", image.Rect(0, 0, 99, 99), image.Rect(0, 0, 115, 115)},
-		{"clipped at the far edges", image.Rect(600, 300, 639, 359), image.Rect(594, 291, 640, 360)},
+		// 100x100 (inclusive 100..199) -> 150x150 + 8 px a side about the centre 150.
+		{"inside", image.Rect(100, 100, 199, 199), image.Rect(67, 67, 233, 233)},
+		{"clipped at the corner", image.Rect(0, 0, 99, 99), image.Rect(0, 0, 133, 133)},
+		// 40x60 about (620, 330) -> 76x106.
+		{"clipped at the far edges", image.Rect(600, 300, 639, 359), image.Rect(582, 277, 640, 360)},
 		{"outside", image.Rect(700, 400, 740, 440), image.Rectangle{}},
 	}
 	for _, tt := range tests {
