@@ -326,3 +326,48 @@ func TestBlurUnknownSparesKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestBlur: a blurred video is another output (batch redoes it),
+// while no blur, or a blur with no video to blur, leaves the digest as it
+// was before blurring existed.
+func TestDigestBlur(t *testing.T) {
+	d := func(mut func(*Options)) string {
+		o := Defaults()
+		mut(&o)
+		return o.Digest("known", "models")
+	}
+	plain := d(func(*Options) {})
+	// The digest of the default settings before --blur existed: earlier
+	// outputs stay complete.
+	const before = "aa78754bcdf6a5d1"
+	if plain != before {
+		t.Errorf("default digest %s, want %s (unchanged by the blur settings)", plain, before)
+	}
+	seen := map[string]string{"none": plain}
+	for name, mut := range map[string]func(*Options){
+		"all":                       func(o *Options) { o.Blur.Mode = blur.All },
+		"unknown":                   func(o *Options) { o.Blur.Mode = blur.Unknown },
+		"except=A":                  func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A"}} },
+		"except=A,B":                func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A", "B"}} },
+		"all, pixelate":             func(o *Options) { o.Blur.Mode, o.BlurStyle = blur.All, blur.Pixelate },
+		"all, labels":               func(o *Options) { o.Blur.Mode, o.BlurLabels = blur.All, true },
+		"sidecar only":              func(o *Options) { o.SidecarOnly = true },
+		"none, pixelate (no-op)":    func(o *Options) { o.BlurStyle = blur.Pixelate },
+		"sidecar only, all (no-op)": func(o *Options) { o.SidecarOnly, o.Blur.Mode = true, blur.All },
+	} {
+		got := d(mut)
+		noop := strings.Contains(name, "no-op")
+		switch {
+		case noop && name[0] == 'n' && got != plain, noop && name[0] == 's' && got != d(func(o *Options) { o.SidecarOnly = true }):
+			t.Errorf("%s: digest changed", name)
+		case !noop:
+			if other, dup := seen[got]; dup {
+				t.Errorf("%s and %s have the same digest", name, other)
+			}
+			seen[got] = name
+		}
+	}
+	if d(func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"B", "A"}} }) != d(func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A", "B"}} }) {
+		t.Error("except=B,A and except=A,B differ")
+	}
+}
