@@ -102,7 +102,7 @@ type Style int
 
 const (
 	Gaussian Style = iota // a strong Gaussian blur (sigma about 1/8 of the region)
-	Pixelate              // 8 blocks across, each of one colour
+	Pixelate              // about 8 blocks across, each of one colour
 	Solid                 // filled black
 )
 
@@ -202,16 +202,30 @@ func (b *Blurrer) Apply(m *gocv.Mat, r image.Rectangle) {
 	case Pixelate:
 		// Blocks no smaller than 2 px: a tiny face still turns to a few
 		// flat blocks.
-		bs := max(2, int(math.Ceil(float64(w)/pixelBlocks)))
-		sz := image.Pt(max(1, (w+bs-1)/bs), max(1, (h+bs-1)/bs))
-		gocv.Resize(roi, &b.small, sz, 0, 0, gocv.InterpolationArea)
+		k := max(2, int(math.Ceil(float64(w)/pixelBlocks)))
+		b.shrink(roi, w, h, k)
 		gocv.Resize(b.small, &roi, image.Pt(w, h), 0, 0, gocv.InterpolationNearestNeighbor)
 	default:
-		f := math.Min(1, gaussianAcross/float64(max(w, h)))
-		sz := image.Pt(max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f))))
-		gocv.Resize(roi, &b.small, sz, 0, 0, gocv.InterpolationArea)
+		k := max(1, max(w, h)/gaussianAcross)
+		sz := b.shrink(roi, w, h, k)
 		sigma := gaussianSigma * float64(max(sz.X, sz.Y)) / gaussianAcross
 		gocv.GaussianBlur(b.small, &b.soft, image.Pt(0, 0), sigma, sigma, gocv.BorderReflect101)
 		gocv.Resize(b.soft, &roi, image.Pt(w, h), 0, 0, gocv.InterpolationLinear)
 	}
+}
+
+// shrink averages the w x h roi down by a whole factor k into b.small, and
+// returns its size. The average is taken over the region cut down to a
+// multiple of k (the last k-1 pixels at the right and bottom are left out
+// of it, not out of the blur): OpenCV's area resize has a fast path for
+// whole factors, about twice as fast for a 1080p face.
+func (b *Blurrer) shrink(roi gocv.Mat, w, h, k int) image.Point {
+	sz := image.Pt(max(1, w/k), max(1, h/k))
+	src := roi
+	if cw, ch := min(w, sz.X*k), min(h, sz.Y*k); cw != w || ch != h {
+		src = roi.Region(image.Rect(0, 0, cw, ch))
+		defer src.Close()
+	}
+	gocv.Resize(src, &b.small, sz, 0, 0, gocv.InterpolationArea)
+	return sz
 }
