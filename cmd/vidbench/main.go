@@ -201,7 +201,7 @@ type scores struct {
 	Precision       float64 `json:"detection_precision"`
 }
 
-func (r row) min() time.Duration { return slicesMin(r.walls) }
+func (r row) min() time.Duration    { return slicesMin(r.walls) }
 func (r row) median() time.Duration { return medianOf(r.walls) }
 
 func medianOf(d []time.Duration) time.Duration {
