@@ -4,6 +4,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -33,7 +34,9 @@ func TestLeakLiveSession(t *testing.T) {
 			}
 			opt := Options{Source: Source{Camera: -1, Input: testenv.Data(t, "bad", "truncated_40pct.mp4")}, Tag: annotate.Defaults()}
 			opt.Tag.Blur.Mode = b
-			if _, err := RunHeadless(ctx, env, opt); err != nil {
+			// On a loaded machine the stop may come before the session has
+			// started: that is a stop too, and must leak nothing either.
+			if _, err := RunHeadless(ctx, env, opt); err != nil && !(stopAfter > 0 && errors.Is(err, context.Canceled)) {
 				t.Fatal(err)
 			}
 			cancel()

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"testing"
 
@@ -69,5 +70,27 @@ func TestBlurStep(t *testing.T) {
 		if changed != face.Blurred {
 			t.Errorf("%s at %v: pixels changed %v, blurred %v", face.Label, face.Box, changed, face.Blurred)
 		}
+	}
+}
+
+func TestMergeOverlappingRegions(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []image.Rectangle
+		want []image.Rectangle
+	}{
+		{"apart", []image.Rectangle{image.Rect(0, 0, 10, 10), image.Rect(10, 0, 20, 10)}, []image.Rectangle{image.Rect(0, 0, 10, 10), image.Rect(10, 0, 20, 10)}},
+		{"overlapping", []image.Rectangle{image.Rect(0, 0, 10, 10), image.Rect(5, 5, 20, 20)}, []image.Rectangle{image.Rect(0, 0, 20, 20)}},
+		// The union of the first two reaches the third.
+		{"chained", []image.Rectangle{image.Rect(0, 0, 10, 10), image.Rect(30, 0, 40, 10), image.Rect(8, 0, 12, 30), image.Rect(11, 25, 32, 28)},
+			[]image.Rectangle{image.Rect(0, 0, 40, 30)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := merge(append([]image.Rectangle(nil), tt.in...))
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("merge(%v) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
 	}
 }
