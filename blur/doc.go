@@ -3,8 +3,8 @@
 // box (Pad).
 //
 // A Blurrer keeps scratch Mats between calls: one per goroutine, closed
-// once. It writes into the frame's own pixels; nothing of the hidden face
-// survives in the frame (every pixel of the region is replaced by a value
-// computed from the whole region at a far coarser scale), so the sharp face
-// cannot be recovered from the output.
+// once. It writes into the frame's own pixels: every pixel of the region is
+// replaced by one computed at a far coarser scale (the region shrunk to
+// about 16 pixels across and blurred again, 8 blocks across, or black), so
+// the face's detail is gone from the output, not hidden under it.
 package blur
