@@ -2,12 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testenv"
 )
 
@@ -114,5 +119,30 @@ func TestBatchBlur(t *testing.T) {
 	}
 	if s, _ := status(); s != "skipped" {
 		t.Errorf("--sidecar-only without --blur after it: %s, want skipped (the same outputs)", s)
+	}
+}
+
+// TestBlurExceptWarnsUnknownNames: a name --blur except= spares that no
+// known person has is warned about, by name (a typo would blur the person
+// meant to stay sharp).
+func TestBlurExceptWarnsUnknownNames(t *testing.T) {
+	g := gallery.New([]string{"Ann Lee", "Bob"}, make([]gallery.Descriptor, 2))
+	for _, tt := range []struct {
+		blur string
+		want []string
+	}{
+		{"except=Ann Lee,Bob", nil},
+		{"except=Ann Lee,Bobb,ann lee", []string{"Bobb", "ann lee"}},
+		{"all", nil},
+	} {
+		core, logs := observer.New(zap.WarnLevel)
+		warnBlurNames(settings{Blur: tt.blur}, g, zap.New(core))
+		var got []string
+		for _, e := range logs.All() {
+			got = append(got, e.ContextMap()["name"].(string))
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("--blur %s: warned about %v, want %v", tt.blur, got, tt.want)
+		}
 	}
 }
