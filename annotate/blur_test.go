@@ -14,33 +14,9 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
-	"github.com/vidtag/vidtag/recog"
 )
-
-// knownGallery enrolls the shared known/ faces with the pool's engines.
-func knownGallery(t testing.TB, pool *recog.Pool) *gallery.Gallery {
-	t.Helper()
-	g, _, err := gallery.Load(testenv.Data(t, "known"), func(path string) ([]gallery.Descriptor, error) {
-		e, err := pool.Get(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		defer pool.Put(e)
-		faces, err := e.FacesInPhoto(path, 4_000_000)
-		out := make([]gallery.Descriptor, len(faces))
-		for i, f := range faces {
-			out[i] = gallery.Descriptor(f.Descriptor)
-		}
-		return out, err
-	})
-	if err != nil || g.Len() != 4 {
-		t.Fatalf("enrollment: %d faces, %v", g.Len(), err)
-	}
-	return g
-}
 
 // gtFace is one ground-truth face (testdata MANIFEST.md, "GT format").
 type gtFace struct {
@@ -219,7 +195,7 @@ func TestBlurAllCoversEveryFace(t *testing.T) {
 		t.Skip("annotates three clips")
 	}
 	pool := testengine.Pool(t, 2)
-	env := &Env{Engines: pool, Gallery: knownGallery(t, pool)}
+	env := &Env{Engines: pool, Gallery: testengine.Known(t, pool)}
 	for _, clip := range []string{"short_hamilton_clip", "obama_biden_720p", "obama_1080p"} {
 		t.Run(clip, func(t *testing.T) {
 			gt := loadGT(t, clip)
@@ -266,7 +242,7 @@ func TestBlurUnknownSparesKnown(t *testing.T) {
 		t.Skip("annotates a clip")
 	}
 	pool := testengine.Pool(t, 2)
-	env := &Env{Engines: pool, Gallery: knownGallery(t, pool)}
+	env := &Env{Engines: pool, Gallery: testengine.Known(t, pool)}
 	const clip = "short_hamilton_clip"
 	gt := loadGT(t, clip)
 	out, sidecar := blurRun(t, env, clip, "unknown", blur.Gaussian)
