@@ -26,6 +26,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
@@ -70,6 +71,13 @@ type Options struct {
 	// EncoderThreads caps x264's threads (0: ffmpeg's choice), so that
 	// several runs in one process do not oversubscribe the cores.
 	EncoderThreads int
+	// Blur hides faces in the video (package blur); BlurStyle is how, and
+	// BlurLabels draws box and name on blurred faces too. The sidecar says
+	// which faces were blurred. Without a video (SidecarOnly) it does
+	// nothing, with a warning.
+	Blur       blur.Policy
+	BlurStyle  blur.Style
+	BlurLabels bool
 	// Settings identifies every setting that changes the outputs; it is
 	// recorded in the report (see batch).
 	Settings string
@@ -106,6 +114,8 @@ func Defaults() Options {
 		JPEGQuality:   92,
 		Preset:        "auto",
 		CRF:           20,
+		Blur:          blur.Policy{Mode: blur.None},
+		BlurStyle:     blur.Gaussian,
 	}
 }
 
@@ -368,6 +378,15 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
 	record := stages.NewSidecar(sidecarOut)
+	var hide *stages.Blur // before the sidecar, which records what it blurred
+	if opt.Blur.On() && video == nil {
+		log.Warn("--blur does nothing without a video (--sidecar-only): nothing is blurred and the sidecar has no \"blurred\"")
+	} else if opt.Blur.On() {
+		hide = stages.NewBlur(opt.Blur, opt.BlurStyle)
+		defer hide.Close()
+		tracker.BlurBackfill = true
+		log.Info("blur", zap.Stringer("faces", opt.Blur), zap.Stringer("style", opt.BlurStyle), zap.Bool("labels", opt.BlurLabels))
+	}
 
 	steps := []pipeline.Step[*stages.Frame]{pipeline.Serial("schedule", pipeline.Stage[*stages.Frame](schedule))}
 	if convert != nil {
@@ -376,13 +395,18 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	steps = append(steps, []pipeline.Step[*stages.Frame]{
 		{Name: "detect", Workers: detectors},
 		pipeline.Hold("track", pipeline.Holder[*stages.Frame](tracker)),
-		pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)),
 	}...)
+	if hide != nil {
+		steps = append(steps, pipeline.Serial("blur", pipeline.Stage[*stages.Frame](hide)))
+	}
+	steps = append(steps, pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)))
 	if video != nil {
 		encode := stages.NewEncode(video, info.Width%2 == 0 && info.Height%2 == 0)
 		defer encode.Close()
+		draw := stages.NewDraw(info.Height)
+		draw.BlurredLabels = opt.BlurLabels
 		steps = append(steps,
-			pipeline.Serial("draw", pipeline.Stage[*stages.Frame](stages.NewDraw(info.Height))),
+			pipeline.Serial("draw", pipeline.Stage[*stages.Frame](draw)),
 			pipeline.Serial("encode", pipeline.Stage[*stages.Frame](encode)))
 	}
 	if opt.Progress != nil {

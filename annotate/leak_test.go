@@ -11,6 +11,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 )
@@ -49,12 +50,15 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	tests := []struct {
 		name     string
 		input    string
-		cancelAt int // cancel after this many frames (0: never)
+		cancelAt int    // cancel after this many frames (0: never)
+		blur     string // --blur
 	}{
-		{"complete run", "clips/short_hamilton_clip.mp4", 0},
-		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60},
-		{"truncated input", "bad/truncated_40pct.mp4", 0},
-		{"rotated input, small frame budget", rotated, 0},
+		{"complete run", "clips/short_hamilton_clip.mp4", 0, "none"},
+		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "none"},
+		{"truncated input", "bad/truncated_40pct.mp4", 0, "none"},
+		{"rotated input, small frame budget", rotated, 0, "none"},
+		{"blurred", "clips/short_hamilton_clip.mp4", 0, "all"},
+		{"blurred, cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "unknown"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +71,10 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 				opt.Input = testenv.Data(t, tt.input)
 			}
 			opt.FrameMemory = 20 * 640 * 360 * 3
+			var err error
+			if opt.Blur, err = blur.Parse(tt.blur); err != nil {
+				t.Fatal(err)
+			}
 			opt.Output = filepath.Join(t.TempDir(), "out.mp4")
 			opt.Sidecar = DefaultSidecar(opt.Output)
 			opt.Progress = func(done, _ int) {

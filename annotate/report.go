@@ -148,8 +148,14 @@ const formatVersion = "vidtag-3" // 2: faces carry "score"; 3: the identity deci
 // and the models. Worker and thread counts are left out: they change speed,
 // not results.
 func (o Options) Digest(knownFingerprint, modelsDigest string) string {
-	b, _ := json.Marshal([]any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
-		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, knownFingerprint, modelsDigest})
+	v := []any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
+		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, knownFingerprint, modelsDigest}
+	// A blurred video is another output; with no blur (or no video to
+	// blur) the digest is what it was, so earlier outputs stay complete.
+	if o.Blur.On() && !o.SidecarOnly {
+		v = append(v, "blur", o.Blur.String(), o.BlurStyle.String(), o.BlurLabels)
+	}
+	b, _ := json.Marshal(v)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -1,7 +1,7 @@
 // Package live tags a camera, a stream or a file as it plays, with bounded
 // latency. Its shape:
 //
-//	capture ──every frame──► track ─► draw ─► (record) ─► display
+//	capture ──every frame──► track ─► (blur) ─► draw ─► (record) ─► display
 //	   │                       ▲
 //	   └─newest frame only─► detect (in its own time)
 //	     (leaky mailbox)       │
@@ -306,6 +306,12 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 	greys := newGreyRing(64)
 	defer greys.close()
 	draw := stages.NewDraw(s.cap.h)
+	draw.BlurredLabels = s.opt.Tag.BlurLabels
+	var hide *stages.Blur // the window and the recording alike
+	if s.opt.Tag.Blur.On() {
+		hide = stages.NewBlur(s.opt.Tag.Blur, s.opt.Tag.BlurStyle)
+		defer hide.Close()
+	}
 	overlay := newOverlay(s.cap.h)
 	var boxes []image.Rectangle
 	prevSeq := -1
@@ -367,6 +373,9 @@ func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
 				Margin: m.Margin, Crowd: m.Crowd})
 		}
 		s.events.update(f)
+		if hide != nil {
+			hide.Process(ctx, f)
+		}
 		draw.Process(ctx, f)
 		if s.opt.Record != "" {
 			if err := s.record(ctx, f); err != nil {

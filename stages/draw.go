@@ -30,6 +30,10 @@ type Draw struct {
 	fontThick int
 	font      gocv.HersheyFont
 	names     map[string]string // label -> drawable ASCII text
+	// BlurredLabels draws box and name bar on blurred faces too. Off by
+	// default: a name on a blurred face gives away what the blur hides,
+	// and a box drawn over the blur would put sharp lines in it.
+	BlurredLabels bool
 }
 
 // NewDraw sizes the drawing for frames h pixels high.
@@ -44,9 +48,13 @@ func NewDraw(h int) *Draw {
 	}
 }
 
-// Process draws f.Faces onto f.Mat.
+// Process draws f.Faces onto f.Mat; a blurred face gets nothing unless
+// BlurredLabels is set.
 func (d *Draw) Process(_ context.Context, f *Frame) error {
 	for _, face := range f.Faces {
+		if face.Blurred && !d.BlurredLabels {
+			continue
+		}
 		c := UnknownColour
 		if face.Known {
 			c = KnownColour

@@ -80,3 +80,27 @@ func TestDrawableText(t *testing.T) {
 		}
 	}
 }
+
+// TestDrawBlurredFaces: a blurred face gets neither box nor name bar (they
+// would give away and sharpen what the blur hides) unless BlurredLabels is
+// set.
+func TestDrawBlurredFaces(t *testing.T) {
+	for _, labels := range []bool{false, true} {
+		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 40, 40, 0), 360, 640, gocv.MatTypeCV8UC3)
+		face := Face{Box: image.Rect(200, 100, 280, 180), Label: "Unknown", Blurred: true}
+		d := NewDraw(360)
+		d.BlurredLabels = labels
+		if err := d.Process(context.Background(), &Frame{Mat: m, Faces: []Face{face}}); err != nil {
+			t.Fatal(err)
+		}
+		got := pixel(m, 200, 140)
+		want := color.RGBA{R: 40, G: 40, B: 40, A: 255}
+		if labels {
+			want = UnknownColour
+		}
+		if got != want {
+			t.Errorf("BlurredLabels %v: box edge is %v, want %v", labels, got, want)
+		}
+		m.Close()
+	}
+}

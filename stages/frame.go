@@ -34,6 +34,15 @@ type Frame struct {
 	Sees func(box image.Rectangle) bool
 
 	Faces []Face // every face in the frame, tracked and named
+	// Unlisted are faces followed on this frame that the sidecar and the
+	// drawing leave out: tracks not (yet) confirmed as faces, and, with a
+	// blur on, a new track followed back past the keyframe where the
+	// detector missed it. Only the blur uses them: privacy errs towards
+	// hiding.
+	Unlisted []Face
+	// Blur: the blur step ran on this frame, so each face's Blurred is
+	// meaningful (and the sidecar says it).
+	Blur bool
 
 	pool *MatPool // where Mat goes back on Release; nil: Release closes it
 }
@@ -51,6 +60,8 @@ type Face struct {
 	// Score is the detector's confidence in the track's latest detection
 	// (NaN for HOG, which gives none).
 	Score float32
+	// Blurred: the blur step hid this face (package blur).
+	Blurred bool
 
 	track *track.Track // set by the tracker; its label is final when the frame leaves
 }

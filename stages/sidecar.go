@@ -16,6 +16,12 @@ import (
 //
 //	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "margin": 0.52, "crowd": null, "track": 3, "score": 0.998}]}
 //
+// When the blur step ran (--blur), each face also has "blurred": true or
+// false, and the regions blurred for faces the list leaves out (tracks not
+// confirmed as faces, and a face followed back before the detector found
+// it; see Frame.Unlisted) follow as "also_blurred": [{"box": [...],
+// "track": 7}], so that the sidecar says where the video is blurred.
+//
 // The encoding is fixed by hand (times to the millisecond, distances to
 // three decimals) so the same input and settings give byte-identical files.
 type Sidecar struct {
@@ -95,14 +101,8 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = append(b, `{"box": [`...)
-		for j, v := range [4]int{face.Box.Min.X, face.Box.Min.Y, face.Box.Max.X, face.Box.Max.Y} {
-			if j > 0 {
-				b = append(b, ", "...)
-			}
-			b = strconv.AppendInt(b, int64(v), 10)
-		}
-		b = append(b, `], "label": `...)
+		b = appendBox(append(b, `{"box": `...), face)
+		b = append(b, `, "label": `...)
 		b = appendJSONString(b, face.Label)
 		b = append(b, `, "known": `...)
 		b = strconv.AppendBool(b, face.Known)
@@ -120,9 +120,46 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		} else {
 			b = strconv.AppendFloat(b, s, 'f', 3, 64)
 		}
+		if f.Blur {
+			b = append(b, `, "blurred": `...)
+			b = strconv.AppendBool(b, face.Blurred)
+		}
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if f.Blur {
+		n := 0
+		for _, face := range f.Unlisted {
+			if !face.Blurred {
+				continue
+			}
+			if n == 0 {
+				b = append(b, `, "also_blurred": [`...)
+			} else {
+				b = append(b, ", "...)
+			}
+			n++
+			b = appendBox(append(b, `{"box": `...), face)
+			b = append(b, `, "track": `...)
+			b = strconv.AppendInt(b, int64(face.Track), 10)
+			b = append(b, '}')
+		}
+		if n > 0 {
+			b = append(b, ']')
+		}
+	}
+	return append(b, '}')
+}
+
+func appendBox(b []byte, face Face) []byte {
+	b = append(b, '[')
+	for j, v := range [4]int{face.Box.Min.X, face.Box.Min.Y, face.Box.Max.X, face.Box.Max.Y} {
+		if j > 0 {
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return append(b, ']')
 }
 
 // appendNumber writes v to three decimals, or null for NaN and infinities.

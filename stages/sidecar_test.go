@@ -22,6 +22,15 @@ func TestSidecarLine(t *testing.T) {
 			{Box: image.Rect(-3, 0, 40, 44), Label: `Unknown`, Distance: math.NaN(), Margin: math.NaN(), Crowd: math.Inf(1), Track: 0, Score: 0.6},
 			{Box: image.Rect(1, 2, 3, 4), Label: `Ann "the" \\ <Q>`, Known: true, Distance: 0.5, Margin: 0.8, Crowd: 0.9996, Track: 1, Score: float32(math.NaN())}}},
 			`{"frame": 7, "time": 1.000, "faces": [{"box": [-3, 0, 40, 44], "label": "Unknown", "known": false, "distance": null, "margin": null, "crowd": null, "track": 0, "score": 0.600}, {"box": [1, 2, 3, 4], "label": "Ann \"the\" \\\\ \u003cQ\u003e", "known": true, "distance": 0.500, "margin": 0.800, "crowd": 1.000, "track": 1, "score": null}]}`},
+		{"blur on: which faces were blurred, and what else", &Frame{Seq: 3, Blur: true, Faces: []Face{
+			{Box: image.Rect(10, 10, 50, 50), Label: "Unknown", Distance: math.NaN(), Margin: math.NaN(), Crowd: math.NaN(), Track: 2, Score: 0.95, Blurred: true},
+			{Box: image.Rect(100, 10, 150, 60), Label: "Ann", Known: true, Distance: 0.3, Margin: math.NaN(), Crowd: math.NaN(), Track: 4, Score: 0.99}},
+			Unlisted: []Face{{Box: image.Rect(200, 20, 230, 50), Track: 5, Blurred: true}, {Box: image.Rect(300, 20, 330, 50), Track: 6, Known: true, Label: "Ann"}}},
+			`{"frame": 3, "time": 0.000, "faces": [{"box": [10, 10, 50, 50], "label": "Unknown", "known": false, "distance": null, "margin": null, "crowd": null, "track": 2, "score": 0.950, "blurred": true}, {"box": [100, 10, 150, 60], "label": "Ann", "known": true, "distance": 0.300, "margin": null, "crowd": null, "track": 4, "score": 0.990, "blurred": false}], "also_blurred": [{"box": [200, 20, 230, 50], "track": 5}]}`},
+		{"blur on, nothing unlisted blurred", &Frame{Seq: 4, Blur: true, Unlisted: []Face{{Box: image.Rect(1, 1, 9, 9), Known: true, Label: "Ann"}}},
+			`{"frame": 4, "time": 0.000, "faces": []}`},
+		{"blur off: unlisted faces stay out", &Frame{Seq: 5, Unlisted: []Face{{Box: image.Rect(1, 1, 9, 9), Blurred: true}}},
+			`{"frame": 5, "time": 0.000, "faces": []}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,12 +25,20 @@ import (
 // backfilled.
 type Track struct {
 	Lookahead int
-	tracker   *track.Tracker
-	flow      *Flow
-	held      []*Frame         // consecutive frames, oldest first
-	greys     map[int]gocv.Mat // flow image by frame number: held frames and the newest
-	spare     []gocv.Mat
-	boxes     []image.Rectangle
+	// BlurBackfill follows a new track further back, for the blur only:
+	// past the keyframes where the detector missed the face (a small or
+	// turned face is often found a keyframe late), down to a shot cut, lost
+	// motion, another face, or the oldest held frame. Those frames get the
+	// face in Frame.Unlisted, not in Faces: the sidecar still reports what
+	// the detector and tracker vouch for, while the blur covers the face
+	// from its first frame.
+	BlurBackfill bool
+	tracker      *track.Tracker
+	flow         *Flow
+	held         []*Frame         // consecutive frames, oldest first
+	greys        map[int]gocv.Mat // flow image by frame number: held frames and the newest
+	spare        []gocv.Mat
+	boxes        []image.Rectangle
 }
 
 // NewTrack makes the tracking step for w x h frames. Close it after the run.
@@ -104,13 +112,21 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 // frames, adding it to each frame it is followed into, until a shot cut, a
 // keyframe that looked where the face is (and did not see it: a keyframe
 // that looked at other tiles is passed), a frame where it would overlap a
-// face already there, or lost motion.
+// face already there, or lost motion. With BlurBackfill it goes on past
+// such keyframes, into Unlisted (see BlurBackfill).
 func (t *Track) backfill(f *Frame, tk *track.Track) {
 	box, next := tk.Box, f
+	unlisted := false
 	for i := len(t.held) - 1; i >= 0; i-- {
 		g := t.held[i]
-		if next.Cut || (g.Key && (g.Sees == nil || g.Sees(box))) {
+		if next.Cut {
 			return
+		}
+		if g.Key && !unlisted && (g.Sees == nil || g.Sees(box)) {
+			if !t.BlurBackfill {
+				return
+			}
+			unlisted = true
 		}
 		moved, ok := t.flow.Move(t.greys[next.Seq], t.greys[g.Seq], []image.Rectangle{box})
 		if !ok[0] {
@@ -122,7 +138,17 @@ func (t *Track) backfill(f *Frame, tk *track.Track) {
 				return
 			}
 		}
-		g.Faces = append(g.Faces, Face{Box: box, Track: tk.ID, Score: tk.Score, track: tk})
+		face := Face{Box: box, Track: tk.ID, Score: tk.Score, track: tk}
+		if unlisted {
+			for _, u := range g.Unlisted {
+				if track.IoU(u.Box, box) > 0.3 {
+					return
+				}
+			}
+			g.Unlisted = append(g.Unlisted, face)
+		} else {
+			g.Faces = append(g.Faces, face)
+		}
 		next = g
 	}
 }
@@ -148,20 +174,33 @@ func (t *Track) Flush(context.Context) ([]*Frame, error) {
 }
 
 // name copies each track's current identity onto the frame's faces, and
-// drops the faces of tracks not confirmed by the time the frame leaves.
+// moves the faces of tracks not confirmed by the time the frame leaves to
+// Unlisted (named too: a blur policy may spare a known person).
 func name(f *Frame) {
 	kept := f.Faces[:0]
 	for _, face := range f.Faces {
-		tk := face.track
-		if !tk.Confirmed {
+		confirmed := face.track.Confirmed
+		label(&face)
+		if !confirmed {
+			f.Unlisted = append(f.Unlisted, face)
 			continue
 		}
-		m := tk.Label()
-		face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
-		face.Margin, face.Crowd = m.Margin, m.Crowd
 		kept = append(kept, face)
 	}
+	clear(f.Faces[len(kept):])
 	f.Faces = kept
+	for i := range f.Unlisted {
+		if f.Unlisted[i].track != nil {
+			label(&f.Unlisted[i])
+		}
+	}
+}
+
+// label copies face's track's identity onto it and lets go of the track.
+func label(face *Face) {
+	m := face.track.Label()
+	face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
+	face.Margin, face.Crowd = m.Margin, m.Crowd
 }
 
 // Summaries is the tracker's record of every track's identity evidence

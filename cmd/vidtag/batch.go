@@ -10,6 +10,7 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/models"
 )
@@ -81,6 +82,11 @@ func runBatch(c *cli.Context) error {
 	}
 	tag := tagOptions(s)
 	tag.SidecarOnly = c.Bool("sidecar-only")
+	if tag.SidecarOnly && tag.Blur.On() {
+		// Said once here, not once per video.
+		log.Warn("--blur does nothing with --sidecar-only: no video is written, so nothing is blurred", zap.Stringer("blur", tag.Blur))
+		tag.Blur = blur.Policy{}
+	}
 	tag.Settings = tag.Digest(known, models.Digest())
 	if jobs > 1 {
 		tag.EncoderThreads = max(1, (3*runtime.NumCPU()/2+jobs-1)/jobs) // x264's own 1.5 per core, shared
@@ -125,9 +131,13 @@ func runBatch(c *cli.Context) error {
 
 // tagOptions are the tagging settings shared by annotate and batch.
 func tagOptions(s settings) annotate.Options {
-	return annotate.Options{
+	opt := annotate.Options{
 		Detector: s.Detector, Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, DescribeEvery: s.DescribeEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
 		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
-		Preset: s.Preset, CRF: s.CRF,
+		Preset: s.Preset, CRF: s.CRF, BlurLabels: s.BlurLabels,
 	}
+	// validate has checked both.
+	opt.Blur, _ = blur.Parse(s.Blur)
+	opt.BlurStyle, _ = blur.ParseStyle(s.BlurStyle)
+	return opt
 }

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/recog"
 )
@@ -46,6 +47,9 @@ type settings struct {
 	LogFormat     string
 	LogLevel      string
 	Stats         bool
+	Blur          string // blur.Parse
+	BlurStyle     string // blur.ParseStyle
+	BlurLabels    bool
 }
 
 // defaults are the built-in values (annotate.Defaults, chosen from
@@ -56,6 +60,7 @@ var defaults = func() settings {
 		Workers: 0, Detector: d.Detector, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, DescribeEvery: d.DescribeEvery, MinFace: d.MinFace,
 		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
 		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
+		Blur: d.Blur.String(), BlurStyle: d.BlurStyle.String(),
 	}
 }()
 
@@ -80,6 +85,9 @@ func tagFlags() []cli.Flag {
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "cut-threshold", Value: d.CutThreshold, Usage: "mean thumbnail change (0-255) that marks a shot cut; 0 disables cut detection", EnvVars: envVars("cut-threshold")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "max-misses", Value: d.MaxMisses, Usage: "keyframes in a row a tracked face may go undetected (turned away, say) before its track ends", EnvVars: envVars("max-misses")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "jpeg-quality", Value: d.JPEGQuality, Usage: "quality of the JPEG handed to dlib (go-face only reads JPEG)", EnvVars: envVars("jpeg-quality")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "blur", Value: d.Blur, Usage: "blur faces in the video: none, unknown (every face not named as a known person), all, or except=NAME[,NAME...] (everyone but these known people); a face is blurred from its first frame to its last, over its box grown 1.5x and 8 px a side", EnvVars: envVars("blur")}),
+		altsrc.NewStringFlag(&cli.StringFlag{Name: "blur-style", Value: d.BlurStyle, Usage: "how a blurred face looks: " + strings.Join(blur.Styles, ", "), EnvVars: envVars("blur-style")}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "blur-labels", Usage: "draw box and name on blurred faces too (a name on a blurred face gives away what the blur hides)", EnvVars: envVars("blur-labels")}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-format", Value: d.LogFormat, Usage: "console (human) or json", EnvVars: envVars("log-format")}),
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "log-level", Value: d.LogLevel, Usage: "debug, info, warn or error", EnvVars: envVars("log-level")}),
 		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "stats", Usage: "print per-stage timing (busy, waiting, queue depth) at the end", EnvVars: envVars("stats")}),
@@ -107,6 +115,7 @@ func readSettings(c *cli.Context) (settings, error) {
 		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
 		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
 		Preset: defaults.Preset, CRF: defaults.CRF,
+		Blur: c.String("blur"), BlurStyle: c.String("blur-style"), BlurLabels: c.Bool("blur-labels"),
 	}
 	if s.Workers == 0 {
 		s.Workers = runtime.NumCPU()
@@ -183,6 +192,12 @@ func (s settings) validate() error {
 	check(s.CRF >= 0 && s.CRF <= 51, "--crf %d: want 0 to 51", s.CRF)
 	check(s.LogFormat == "console" || s.LogFormat == "json", "--log-format %q: want console or json", s.LogFormat)
 	check(slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel), "--log-level %q: want debug, info, warn or error", s.LogLevel)
+	if _, err := blur.Parse(s.Blur); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if _, err := blur.ParseStyle(s.BlurStyle); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return &usageError{strings.Join(errs, "; ")}
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/models"
 	"github.com/vidtag/vidtag/recog"
@@ -61,6 +63,7 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 		pool.Close()
 		return nil, nil, err
 	}
+	warnBlurNames(s, g, log)
 	log.Info("ready", zap.String("models", dir), zap.Int("max_workers", pool.Max()), zap.Strings("known", g.People()),
 		zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return &annotate.Env{Engines: pool, Gallery: g, Log: log}, pool.Close, nil
@@ -149,6 +152,22 @@ func warnSamePhoto(dir string, log *zap.Logger) {
 		}
 		if _, ok := first[sum]; !ok {
 			first[sum] = p
+		}
+	}
+}
+
+// warnBlurNames warns about each name --blur except= spares that is not a
+// known person: a misspelt name blurs the person it meant to spare (the
+// safe way to fail, but worth a line).
+func warnBlurNames(s settings, g *gallery.Gallery, log *zap.Logger) {
+	p, err := blur.Parse(s.Blur)
+	if err != nil || p.Mode != blur.Except {
+		return
+	}
+	people := g.People()
+	for _, n := range p.Except {
+		if !slices.Contains(people, n) {
+			log.Warn("--blur except: no known person has this name, so nobody is spared by it", zap.String("name", n), zap.Strings("known", people))
 		}
 	}
 }
