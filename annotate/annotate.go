@@ -30,6 +30,7 @@ import (
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/people"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/stages"
@@ -54,6 +55,14 @@ type Options struct {
 	Report      string    // run report JSON; "" for none
 	Force       bool      // overwrite existing outputs
 	SidecarOnly bool      // skip the video (fast indexing)
+	// People is the people file to write (package people: each track's
+	// descriptor and best face crop, for clusters, subtitles and the
+	// review page); "" for none. Name is the video as reports name it.
+	People string
+	Name   string
+	// Subtitles: the people step writes OUTPUT.vtt and muxes it into the
+	// MP4 as a mov_text stream.
+	Subtitles bool
 
 	Detector      string        // recog.UltraFace or recog.HOGName
 	Tolerance     float64       // max distance to a known person; 0: auto (identity.Calibrate)
@@ -106,6 +115,7 @@ func Defaults() Options {
 		JPEGQuality:   92,
 		Preset:        "auto",
 		CRF:           20,
+		Subtitles:     true,
 	}
 }
 
@@ -222,7 +232,7 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err := Check(opt); err != nil {
 		return nil, err
 	}
-	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks}
+	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks, opt.People}
 	locks, err := outfile.AcquireAll(outs...)
 	if err != nil {
 		return nil, err
@@ -277,10 +287,10 @@ func Check(opt Options) error {
 		return err
 	}
 	if err := outfile.CheckInputs([]string{opt.Input}, map[string]string{
-		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report, "tracks": opt.Tracks}); err != nil {
+		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report, "tracks": opt.Tracks, "people file": opt.People}); err != nil {
 		return err
 	}
-	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks} {
+	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks, opt.People} {
 		if p != "" {
 			if err := media.CheckWritable(p, opt.Force); err != nil {
 				return err
@@ -368,6 +378,10 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
 	record := stages.NewSidecar(sidecarOut)
+	var collect *people.Collector
+	if opt.People != "" {
+		collect = people.NewCollector()
+	}
 
 	steps := []pipeline.Step[*stages.Frame]{pipeline.Serial("schedule", pipeline.Stage[*stages.Frame](schedule))}
 	if convert != nil {
@@ -378,6 +392,9 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		pipeline.Hold("track", pipeline.Holder[*stages.Frame](tracker)),
 		pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)),
 	}...)
+	if collect != nil {
+		steps = append(steps, pipeline.Serial("people", pipeline.Stage[*stages.Frame](collect)))
+	}
 	if video != nil {
 		encode := stages.NewEncode(video, info.Width%2 == 0 && info.Height%2 == 0)
 		defer encode.Close()
@@ -426,6 +443,14 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if err := commitSidecar(true); err != nil {
 		return nil, err
 	}
+	if collect != nil {
+		sidecar := sidecarFile(opt.Sidecar)
+		if _, err := collect.Write(opt.People, people.Meta{Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
+			Report: opt.Report, Cut: tol, Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
+			removePublished(opt.Sidecar, opt.People)
+			return nil, err
+		}
+	}
 	res.Wall = time.Since(start)
 	if opt.Tracks != "" {
 		if err := writeTrackFile(opt.Tracks, newTrackFile(tracker.Summaries(), res.Cohort)); err != nil {
@@ -435,13 +460,13 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	}
 	if opt.Report != "" {
 		if err := WriteReport(opt.Report, res); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks)
+			removePublished(opt.Sidecar, opt.Tracks, opt.People)
 			return nil, err
 		}
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks, opt.Report)
+			removePublished(opt.Sidecar, opt.Tracks, opt.Report, opt.People)
 			return nil, err
 		}
 	}

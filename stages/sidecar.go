@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"image"
 	"io"
 	"math"
 	"strconv"
@@ -14,7 +15,7 @@ import (
 // Sidecar writes one JSON object per frame, in frame order, also for frames
 // without faces, and tallies the run:
 //
-//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "distance": 0.412, "margin": 0.52, "crowd": null, "track": 3, "score": 0.998}]}
+//	{"frame": 0, "time": 0.000, "faces": [{"box": [l, t, r, b], "label": "X", "known": true, "cluster": null, "distance": 0.412, "margin": 0.52, "crowd": null, "track": 3, "score": 0.998}]}
 //
 // The encoding is fixed by hand (times to the millisecond, distances to
 // three decimals) so the same input and settings give byte-identical files.
@@ -106,6 +107,12 @@ func AppendFrameJSON(b []byte, f *Frame) []byte {
 		b = appendJSONString(b, face.Label)
 		b = append(b, `, "known": `...)
 		b = strconv.AppendBool(b, face.Known)
+		b = append(b, `, "cluster": `...)
+		if face.Cluster > 0 {
+			b = strconv.AppendInt(b, int64(face.Cluster), 10)
+		} else {
+			b = append(b, "null"...)
+		}
 		b = append(b, `, "distance": `...)
 		b = appendNumber(b, face.Distance)
 		b = append(b, `, "margin": `...)
@@ -143,4 +150,48 @@ func appendJSONString(b []byte, s string) []byte {
 	q, _ := json.Marshal(s)
 	quoted.Store(s, q)
 	return append(b, q...)
+}
+
+// FrameLine is a sidecar line as read back (see ParseFrameJSON).
+type frameLine struct {
+	Frame int     `json:"frame"`
+	Time  float64 `json:"time"`
+	Faces []struct {
+		Box      [4]int   `json:"box"`
+		Label    string   `json:"label"`
+		Known    bool     `json:"known"`
+		Cluster  *int     `json:"cluster"`
+		Distance *float64 `json:"distance"`
+		Margin   *float64 `json:"margin"`
+		Crowd    *float64 `json:"crowd"`
+		Track    int      `json:"track"`
+		Score    *float64 `json:"score"`
+	} `json:"faces"`
+}
+
+// ParseFrameJSON reads a sidecar line back into a Frame (no pixels): the
+// inverse of AppendFrameJSON, so that AppendFrameJSON(ParseFrameJSON(l))
+// gives l again. A line without "cluster" (an older sidecar) reads as no
+// cluster.
+func ParseFrameJSON(line []byte) (*Frame, error) {
+	var l frameLine
+	if err := json.Unmarshal(line, &l); err != nil {
+		return nil, err
+	}
+	num := func(p *float64) float64 {
+		if p == nil {
+			return math.NaN()
+		}
+		return *p
+	}
+	f := &Frame{Seq: l.Frame, PTS: time.Duration(math.Round(l.Time * 1e3)) * time.Millisecond}
+	for _, x := range l.Faces {
+		face := Face{Box: image.Rect(x.Box[0], x.Box[1], x.Box[2], x.Box[3]), Label: x.Label, Known: x.Known,
+			Distance: num(x.Distance), Margin: num(x.Margin), Crowd: num(x.Crowd), Track: x.Track, Score: float32(num(x.Score))}
+		if x.Cluster != nil {
+			face.Cluster = *x.Cluster
+		}
+		f.Faces = append(f.Faces, face)
+	}
+	return f, nil
 }

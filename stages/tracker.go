@@ -159,6 +159,7 @@ func name(f *Frame) {
 		m := tk.Label()
 		face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
 		face.Margin, face.Crowd = m.Margin, m.Crowd
+		face.Identity, face.Descriptors = tk.Identity()
 		kept = append(kept, face)
 	}
 	f.Faces = kept

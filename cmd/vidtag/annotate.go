@@ -2,10 +2,15 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/people"
 )
 
 // annotateCommand: vidtag annotate INPUT -o OUTPUT.mp4 --known DIR
@@ -56,6 +61,12 @@ func runAnnotate(c *cli.Context) error {
 	if opt.Sidecar == "" {
 		opt.Sidecar = annotate.DefaultSidecar(out)
 	}
+	// The people step (clusters, timeline, subtitles, review page) reads
+	// and rewrites the sidecar: not possible when it went to stdout.
+	if opt.Sidecar != "-" {
+		opt.People = people.PathFor(strings.TrimSuffix(out, filepath.Ext(out)))
+	}
+	opt.Name = input
 	// A missing input or an unwritable output costs no model loading. Past
 	// that, the first detector (0.5-0.9 s of a core) loads while ffprobe
 	// (0.2 s) reads the input: on a short clip that is 7% of the run.
@@ -102,6 +113,17 @@ func runAnnotate(c *cli.Context) error {
 	}
 	if err != nil {
 		return err // one line, printed by Main
+	}
+	if opt.People != "" {
+		sum, err := people.UnifyFiles(c.Context, opt.People)
+		if err != nil {
+			return err
+		}
+		for _, w := range sum.Warnings {
+			log.Warn("people", zap.String("warning", w))
+		}
+		log.Info("people", zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters), zap.Float64("cut", sum.Cut),
+			zap.Int("files_rewritten", len(sum.Written)))
 	}
 	say(c, log, fmt.Sprintf("%s -> %s", res.Summary(), out))
 	return nil

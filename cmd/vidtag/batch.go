@@ -128,6 +128,6 @@ func tagOptions(s settings) annotate.Options {
 	return annotate.Options{
 		Detector: s.Detector, Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, DescribeEvery: s.DescribeEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
 		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
-		Preset: s.Preset, CRF: s.CRF,
+		Preset: s.Preset, CRF: s.CRF, Subtitles: s.Subtitles,
 	}
 }

@@ -46,6 +46,7 @@ type settings struct {
 	LogFormat     string
 	LogLevel      string
 	Stats         bool
+	Subtitles     bool
 }
 
 // defaults are the built-in values (annotate.Defaults, chosen from
@@ -55,7 +56,7 @@ var defaults = func() settings {
 	return settings{
 		Workers: 0, Detector: d.Detector, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, DescribeEvery: d.DescribeEvery, MinFace: d.MinFace,
 		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
-		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
+		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info", Subtitles: d.Subtitles,
 	}
 }()
 
@@ -95,6 +96,7 @@ func videoFlags() []cli.Flag {
 	return []cli.Flag{
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "preset", Value: defaults.Preset, Usage: "x264 preset of the output video (ultrafast ... veryslow), or auto: veryfast up to 720p, superfast from 1.5 MP per frame; faster presets make bigger files", EnvVars: envVars("preset")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "crf", Value: defaults.CRF, Usage: "x264 quality of the output video (0-51, lower is better)", EnvVars: envVars("crf")}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "subtitles", Value: defaults.Subtitles, Usage: "annotate and batch: write OUTPUT.vtt (who is on screen) and mux it into the MP4 as a soft subtitle stream; --subtitles=false turns both off", EnvVars: envVars("subtitles")}),
 	}
 }
 
@@ -106,7 +108,7 @@ func readSettings(c *cli.Context) (settings, error) {
 		DetectEvery: c.Int("detect-every"), DescribeEvery: c.Int("describe-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
 		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
 		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
-		Preset: defaults.Preset, CRF: defaults.CRF,
+		Preset: defaults.Preset, CRF: defaults.CRF, Subtitles: defaults.Subtitles,
 	}
 	if s.Workers == 0 {
 		s.Workers = runtime.NumCPU()
@@ -118,6 +120,9 @@ func readSettings(c *cli.Context) (settings, error) {
 	}
 	var tolErr error
 	s.Tolerance, tolErr = parseTolerance(c.String("tolerance"))
+	if hasFlag(c, "subtitles") {
+		s.Subtitles = c.Bool("subtitles")
+	}
 	if hasFlag(c, "preset") {
 		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
 	}
