@@ -184,7 +184,7 @@ func ParseFrameJSON(line []byte) (*Frame, error) {
 		}
 		return *p
 	}
-	f := &Frame{Seq: l.Frame, PTS: time.Duration(math.Round(l.Time * 1e3)) * time.Millisecond}
+	f := &Frame{Seq: l.Frame, PTS: time.Duration(math.Round(l.Time*1e3)) * time.Millisecond}
 	for _, x := range l.Faces {
 		face := Face{Box: image.Rect(x.Box[0], x.Box[1], x.Box[2], x.Box[3]), Label: x.Label, Known: x.Known,
 			Distance: num(x.Distance), Margin: num(x.Margin), Crowd: num(x.Crowd), Track: x.Track, Score: float32(num(x.Score))}
