@@ -66,7 +66,7 @@ func runAnnotate(c *cli.Context) error {
 	if opt.Sidecar != "-" {
 		opt.People = people.PathFor(strings.TrimSuffix(out, filepath.Ext(out)))
 	}
-	opt.Name = input
+	opt.Name = filepath.Base(input)
 	// A missing input or an unwritable output costs no model loading. Past
 	// that, the first detector (0.5-0.9 s of a core) loads while ffprobe
 	// (0.2 s) reads the input: on a short clip that is 7% of the run.
