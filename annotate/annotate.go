@@ -194,6 +194,21 @@ func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
 	return c.Tolerance, "auto: " + c.String()
 }
 
+// ClusterCut is the distance under which strangers' tracks are grouped
+// (package people): the identity tolerance tol, lowered to how close
+// different known people come to each other (identity.Calibration's
+// Between, the 5% quantile) when that is smaller. On a population the
+// model crowds together the cut shrinks with it, so that two strangers
+// are grouped only when they are closer than the known people are to
+// one another.
+func ClusterCut(tol float64, g *gallery.Gallery) float64 {
+	c := identity.Calibrate(identity.FromGallery(g))
+	if !math.IsNaN(c.Between) && c.Between < tol {
+		return math.Round(c.Between*1000) / 1000
+	}
+	return tol
+}
+
 // FPS is frames processed per wall-clock second.
 func (r *Result) FPS() float64 {
 	if r.Wall <= 0 {
@@ -446,7 +461,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if collect != nil {
 		sidecar := sidecarFile(opt.Sidecar)
 		if _, err := collect.Write(opt.People, people.Meta{Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
-			Report: opt.Report, Cut: tol, Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
+			Report: opt.Report, Cut: ClusterCut(tol, env.Gallery), Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
 			removePublished(opt.Sidecar, opt.People)
 			return nil, err
 		}
