@@ -81,7 +81,7 @@ func (tl *timeline) add(f *stages.Frame) {
 		}
 		p.Frames++
 		end := t + tl.frame
-		if k := len(p.Ranges); k > 0 && t-tl.last[n] < Bridge.Seconds()+1e-9 {
+		if k := len(p.Ranges); k > 0 && t-tl.last[n] < Bridge.Seconds()-1e-9 {
 			p.Ranges[k-1][1] = end
 		} else {
 			p.Ranges = append(p.Ranges, [2]float64{t, end})
