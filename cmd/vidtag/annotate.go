@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -111,10 +112,8 @@ func runAnnotate(c *cli.Context) error {
 	if res != nil && s.Stats && res.Stats != nil {
 		printStats(c, log, res.Stats)
 	}
-	if err != nil {
-		return err // one line, printed by Main
-	}
-	if opt.People != "" {
+	// A truncated input's outputs are kept: they get their people too.
+	if opt.People != "" && res != nil && (err == nil || errors.Is(err, annotate.ErrTruncated)) {
 		sum, err := people.UnifyFiles(c.Context, opt.People)
 		if err != nil {
 			return err
@@ -124,6 +123,9 @@ func runAnnotate(c *cli.Context) error {
 		}
 		log.Info("people", zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters), zap.Float64("cut", sum.Cut),
 			zap.Int("files_rewritten", len(sum.Written)))
+	}
+	if err != nil {
+		return err // one line, printed by Main
 	}
 	say(c, log, fmt.Sprintf("%s -> %s", res.Summary(), out))
 	return nil
