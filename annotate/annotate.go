@@ -58,8 +58,9 @@ type Options struct {
 	// People is the people file to write (package people: each track's
 	// descriptor and best face crop, for clusters, subtitles and the
 	// review page); "" for none. Name is the video as reports name it.
-	People string
-	Name   string
+	People     string
+	PeopleBase string // the outputs' stem: out/x for out/x.mp4
+	Name       string
 	// Subtitles: the people step writes OUTPUT.vtt and muxes it into the
 	// MP4 as a mov_text stream.
 	Subtitles bool
@@ -460,7 +461,7 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	}
 	if collect != nil {
 		sidecar := sidecarFile(opt.Sidecar)
-		if _, err := collect.Write(opt.People, people.Meta{Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
+		if _, err := collect.Write(opt.People, people.Meta{Base: opt.PeopleBase, Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
 			Report: opt.Report, Cut: ClusterCut(tol, env.Gallery), Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
 			removePublished(opt.Sidecar, opt.People)
 			return nil, err

@@ -277,7 +277,7 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	tag := opt.Tag
 	tag.Input, tag.Sidecar, tag.Report, tag.Tracks, tag.Force = v.Path, v.Sidecar(), v.Report(), v.Tracks(), true
 	tag.Cohort = cohort
-	tag.People, tag.Name = people.PathFor(v.OutBase), v.Rel
+	tag.People, tag.PeopleBase, tag.Name = people.PathFor(v.OutBase), v.OutBase, v.Rel
 	tag.SidecarOnly = opt.SidecarOnly
 	tag.Output = ""
 	if !opt.SidecarOnly {

@@ -112,23 +112,27 @@ func crop(m gocv.Mat, box image.Rectangle) ([]byte, error) {
 // Meta is what the collector cannot know from the frames.
 type Meta struct {
 	Input, Name, Video, Sidecar, Report string
-	Cut                                 float64
-	Subtitles                           bool
-	FrameRate                           float64
+	// Base is the outputs' stem (out/x for out/x.mp4).
+	Base      string
+	Cut       float64
+	Subtitles bool
+	FrameRate float64
 }
 
 // FacesDir is the crops' folder for output stem base.
-func FacesDir(base string) string { return base + ".faces" }
+func FacesDir(base string) string { return Sibling(base, ".faces") }
 
 // Write puts the crops into NAME.faces/ and the people file at path, each
 // atomically; crops of tracks that are gone (an earlier run's) are
 // removed. It returns the files it wrote.
 func (c *Collector) Write(path string, m Meta) ([]string, error) {
 	dir := filepath.Dir(path)
-	base := Base(path)
-	faces := FacesDir(base)
+	if m.Base == "" {
+		m.Base = strings.TrimSuffix(path, FileSuffix)
+	}
+	faces := FacesDir(m.Base)
 	f := &File{Version: fileVersion, Input: m.Input, Name: m.Name, Video: rel(dir, m.Video), Sidecar: rel(dir, m.Sidecar), Report: rel(dir, m.Report),
-		Faces: rel(dir, faces), Cut: m.Cut, Subtitles: m.Subtitles, FrameRate: m.FrameRate, Frames: c.frames, Tracks: []Track{}}
+		Stem: rel(dir, m.Base), Faces: rel(dir, faces), Cut: m.Cut, Subtitles: m.Subtitles, FrameRate: m.FrameRate, Frames: c.frames, Tracks: []Track{}}
 	ids := make([]int, 0, len(c.tracks))
 	for id := range c.tracks {
 		ids = append(ids, id)

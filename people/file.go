@@ -1,11 +1,13 @@
 package people
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
@@ -30,7 +32,10 @@ type File struct {
 	Video   string `json:"video,omitempty"`  // the annotated MP4 ("": sidecar only)
 	Sidecar string `json:"sidecar"`          // the JSON lines
 	Report  string `json:"report,omitempty"` // the run report ("": none)
-	Faces   string `json:"faces"`            // folder of the face crops
+	// Stem is the outputs' common stem (x for x.mp4): the VTT and the
+	// page are Stem.vtt and Stem.html.
+	Stem  string `json:"stem"`
+	Faces string `json:"faces"` // folder of the face crops
 	// Cut is the clustering distance: the identity tolerance the run
 	// used (see Unify).
 	Cut       float64 `json:"cut"`
@@ -61,11 +66,26 @@ type Track struct {
 	Descriptor  *gallery.Descriptor `json:"descriptor,omitempty"`
 }
 
-// Base is the output stem of a people file: out/x for out/x.people.json.
-func Base(path string) string { return strings.TrimSuffix(path, FileSuffix) }
+// PathFor is the people file for output stem base (out/x for
+// out/x.mp4): out/x.people.json.
+func PathFor(base string) string { return Sibling(base, FileSuffix) }
 
-// PathFor is the people file for output stem base.
-func PathFor(base string) string { return base + FileSuffix }
+// Sibling is base+ext, the name shortened (the stem cut, a hash of it
+// added) when it would pass the 255 bytes a file name may have: an
+// output named up to the limit still gets its people files.
+func Sibling(base, ext string) string {
+	dir, name := filepath.Split(base)
+	if len(name)+len(ext) <= 255 {
+		return base + ext
+	}
+	sum := sha256.Sum256([]byte(name))
+	h := hex.EncodeToString(sum[:4])
+	keep := 255 - len(ext) - len(h) - 1
+	for keep > 0 && !utf8.RuneStart(name[keep]) {
+		keep--
+	}
+	return dir + name[:keep] + "-" + h + ext
+}
 
 // ReadFile reads a people file.
 func ReadFile(path string) (*File, error) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/stages"
@@ -188,7 +189,7 @@ func fakeFolder(t *testing.T) string {
 		base := filepath.Join(dir, strings.TrimSuffix(v.name, ".mp4"))
 		os.MkdirAll(filepath.Dir(base), 0o755)
 		f := &File{Version: fileVersion, Input: "/in/" + v.name, Name: v.name, Sidecar: filepath.Base(base) + ".jsonl",
-			Report: filepath.Base(base) + ".report.json", Faces: filepath.Base(base) + ".faces", Cut: 0.6, Subtitles: true, FrameRate: 10, Frames: 20}
+			Report: filepath.Base(base) + ".report.json", Stem: filepath.Base(base), Faces: filepath.Base(base) + ".faces", Cut: 0.6, Subtitles: true, FrameRate: 10, Frames: 20}
 		var lines bytes.Buffer
 		for n := 0; n < 20; n++ {
 			fr := &stages.Frame{Seq: n, PTS: time.Duration(n) * 100 * time.Millisecond}
@@ -317,4 +318,21 @@ func snapshot(t *testing.T, dir string) map[string]string {
 		return nil
 	})
 	return m
+}
+
+func TestSiblingKeepsNamesUnder255Bytes(t *testing.T) {
+	long := "/o/" + strings.Repeat("é", 124) + "x" // 249 bytes
+	for _, ext := range []string{".vtt", FileSuffix, ".faces"} {
+		got := Sibling(long, ext)
+		name := filepath.Base(got)
+		if len(name) > 255 || !strings.HasSuffix(got, ext) || !utf8.ValidString(name) {
+			t.Errorf("%s: %q (%d bytes)", ext, name, len(name))
+		}
+		if Sibling(long, ext) != got {
+			t.Errorf("not stable")
+		}
+	}
+	if got := Sibling("/o/x", ".vtt"); got != "/o/x.vtt" {
+		t.Errorf("short name changed: %s", got)
+	}
 }

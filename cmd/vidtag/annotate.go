@@ -65,7 +65,8 @@ func runAnnotate(c *cli.Context) error {
 	// The people step (clusters, timeline, subtitles, review page) reads
 	// and rewrites the sidecar: not possible when it went to stdout.
 	if opt.Sidecar != "-" {
-		opt.People = people.PathFor(strings.TrimSuffix(out, filepath.Ext(out)))
+		opt.PeopleBase = strings.TrimSuffix(out, filepath.Ext(out))
+		opt.People = people.PathFor(opt.PeopleBase)
 	}
 	opt.Name = filepath.Base(input)
 	// A missing input or an unwritable output costs no model loading. Past
