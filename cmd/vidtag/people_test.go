@@ -577,6 +577,21 @@ func TestPeoplePageInChromium(t *testing.T) {
 			t.Errorf("row %d: no bar drawn (%d red, %d grey px)", i, red, grey)
 		}
 	}
+	// The control: the same page without its thumbnails and segments
+	// fails both checks, so they do look at what was drawn.
+	orig, _ := os.ReadFile(page)
+	bare := regexp.MustCompile(`<img [^>]*>`).ReplaceAll(orig, nil)
+	bare = regexp.MustCompile(`<div class="seg"[^>]*></div>`).ReplaceAll(bare, nil)
+	control := filepath.Join(out, "control.html")
+	os.WriteFile(control, bare, 0o644)
+	cimg, _ := screenshot(t, control, 1280, 800)
+	top := people.HeaderHeight
+	if s := spread(cimg, image.Rect(people.ThumbLeft, top+(people.RowHeight-people.Thumb)/2, people.ThumbLeft+people.Thumb, top+(people.RowHeight+people.Thumb)/2).Inset(8)); s >= 15 {
+		t.Errorf("control page without thumbnails: spread %.1f, the check would not notice", s)
+	}
+	if red := colourRun(cimg, top+people.RowHeight/2, people.BarLeft, people.BarLeft+people.BarWidth, [3]int{0xd6, 0x27, 0x28}); red != 0 {
+		t.Errorf("control page without segments: %d red px", red)
+	}
 	if t.Failed() {
 		os.WriteFile(filepath.Join(os.TempDir(), "vidtag-people-page.png"), encodePNG(img), 0o644)
 		t.Logf("screenshot kept in %s", filepath.Join(os.TempDir(), "vidtag-people-page.png"))
