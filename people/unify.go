@@ -204,21 +204,26 @@ func rewriteVideo(ctx context.Context, v *video, sum *Summary) error {
 	var out bytes.Buffer
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	var line []byte
+	clusterOf := func(track int, known bool) int {
+		if known {
+			return 0
+		}
+		return cluster[track]
+	}
 	for sc.Scan() {
-		fr, err := stages.ParseFrameJSON(sc.Bytes())
+		// Only the clusters change: every other byte of the line stays
+		// (fields of other versions included).
+		line, err := stages.SetClusters(sc.Bytes(), clusterOf)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sidecar, err)
 		}
-		for i := range fr.Faces {
-			fr.Faces[i].Cluster = 0
-			if !fr.Faces[i].Known {
-				fr.Faces[i].Cluster = cluster[fr.Faces[i].Track]
-			}
+		fr, err := stages.ParseFrameJSON(line)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sidecar, err)
 		}
 		tl.add(fr)
-		line = append(stages.AppendFrameJSON(line[:0], fr), '\n')
 		out.Write(line)
+		out.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("%s: %w", sidecar, err)
@@ -278,6 +283,12 @@ func rewriteVideo(ctx context.Context, v *video, sum *Summary) error {
 		return err
 	}
 	if v.f.Video != "" {
+		if _, err := os.Stat(v.at(v.f.Video)); err != nil {
+			// A run killed between its report and its video: batch redoes
+			// the video, and the next Unify gives it its subtitles.
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: no video to give subtitles to (%v)", v.path, err))
+			return nil
+		}
 		want := []byte(nil)
 		if v.f.Subtitles && cues > 0 {
 			want = vtt

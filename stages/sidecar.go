@@ -2,8 +2,10 @@ package stages
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"io"
 	"math"
@@ -194,4 +196,51 @@ func ParseFrameJSON(line []byte) (*Frame, error) {
 		f.Faces = append(f.Faces, face)
 	}
 	return f, nil
+}
+
+// SetClusters rewrites the "cluster" of every face of a sidecar line to
+// cluster(track, known), leaving every other byte as it was (fields this
+// version does not know included). It relies on the order the encoder
+// writes: "known", then "cluster", then, later in the same face, "track".
+func SetClusters(line []byte, cluster func(track int, known bool) int) ([]byte, error) {
+	const keyKnown, keyCluster, keyTrack = `"known": `, `, "cluster": `, `, "track": `
+	out := make([]byte, 0, len(line)+16)
+	rest := line
+	for {
+		i := bytes.Index(rest, []byte(keyCluster))
+		if i < 0 {
+			return append(out, rest...), nil
+		}
+		head := rest[:i]
+		k := bytes.LastIndex(head, []byte(keyKnown))
+		if k < 0 {
+			return nil, fmt.Errorf("sidecar line: a cluster without known")
+		}
+		known := bytes.HasPrefix(head[k+len(keyKnown):], []byte("true"))
+		val := rest[i+len(keyCluster):]
+		end := bytes.IndexAny(val, ",}")
+		if end < 0 {
+			return nil, fmt.Errorf("sidecar line: cut short")
+		}
+		t := bytes.Index(val, []byte(keyTrack))
+		if t < 0 {
+			return nil, fmt.Errorf("sidecar line: a face without track")
+		}
+		digits := val[t+len(keyTrack):]
+		n := 0
+		for n < len(digits) && digits[n] >= '0' && digits[n] <= '9' {
+			n++
+		}
+		id, err := strconv.Atoi(string(digits[:n]))
+		if err != nil {
+			return nil, fmt.Errorf("sidecar line: track %q", digits[:n])
+		}
+		out = append(out, rest[:i+len(keyCluster)]...)
+		if c := cluster(id, known); c > 0 {
+			out = strconv.AppendInt(out, int64(c), 10)
+		} else {
+			out = append(out, "null"...)
+		}
+		rest = val[end:]
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"image"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -43,5 +44,32 @@ func TestSidecarLine(t *testing.T) {
 				t.Errorf("round trip:\n%s\nwant\n%s", again, got)
 			}
 		})
+	}
+}
+
+func TestSetClusters(t *testing.T) {
+	line := `{"frame": 3, "time": 0.100, "faces": [{"box": [1, 2, 3, 4], "label": "Unknown", "known": false, "cluster": null, "distance": null, "margin": null, "crowd": null, "track": 12, "score": 0.900, "blurred": true}, ` +
+		`{"box": [5, 6, 7, 8], "label": "A \"known\": false, \"cluster\": 1, \"track\": 9", "known": true, "cluster": null, "distance": 0.400, "margin": null, "crowd": null, "track": 7, "score": null}, ` +
+		`{"box": [9, 9, 9, 9], "label": "Unknown", "known": false, "cluster": 4, "distance": null, "margin": null, "crowd": null, "track": 8, "score": 0.990}]}`
+	got, err := SetClusters([]byte(line), func(track int, known bool) int {
+		if known {
+			return 99 // never asked to give a known face a cluster here
+		}
+		return map[int]int{12: 2}[track]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(strings.Replace(strings.Replace(line, `"cluster": null, "distance": null, "margin": null, "crowd": null, "track": 12`, `"cluster": 2, "distance": null, "margin": null, "crowd": null, "track": 12`, 1),
+		`"known": true, "cluster": null`, `"known": true, "cluster": 99`, 1), `"cluster": 4`, `"cluster": null`, 1)
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Errorf("not JSON: %v", err)
+	}
+	if same, _ := SetClusters([]byte(`{"frame": 0, "time": 0.000, "faces": []}`), nil); string(same) != `{"frame": 0, "time": 0.000, "faces": []}` {
+		t.Errorf("no faces: %s", same)
 	}
 }
