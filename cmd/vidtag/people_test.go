@@ -623,3 +623,40 @@ func encodePNG(img image.Image) []byte {
 	png.Encode(&b, img)
 	return b.Bytes()
 }
+
+// TestPeopleSubtitlesOff: --subtitles=false writes no VTT and no subtitle
+// stream; turned on again over the same outputs, both come back.
+func TestPeopleSubtitlesOff(t *testing.T) {
+	dir := t.TempDir()
+	clip := filepath.Join(dir, "in.mp4")
+	ffmpeg(t, "-i", testenv.Data(t, "clips", "obama_biden_720p.mp4"), "-frames:v", "30", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", clip)
+	out := filepath.Join(dir, "out.mp4")
+	if code, _, stderr := runCLI(t, append([]string{"annotate", clip, "-o", out, "--subtitles=false"}, modelArgs(t)...)...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.vtt")); err == nil {
+		t.Errorf("--subtitles=false wrote out.vtt")
+	}
+	if s := ffprobeStreams(t, out); strings.Contains(s, "subtitle") {
+		t.Errorf("--subtitles=false: the MP4 has a subtitle stream:\n%s", s)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.html")); err != nil {
+		t.Errorf("the page is written either way: %v", err)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"annotate", clip, "-o", out, "--force"}, modelArgs(t)...)...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	vtt, _ := os.ReadFile(filepath.Join(dir, "out.vtt"))
+	if s := ffprobeStreams(t, out); !strings.Contains(s, "codec_name=mov_text") || !strings.Contains(string(vtt), "Unknown #1") {
+		t.Errorf("subtitles on again: vtt %q, streams:\n%s", vtt, s)
+	}
+	// A sidecar on stdout cannot be rewritten: no people step then.
+	dir2 := t.TempDir()
+	code, stdout, stderr := runCLI(t, append([]string{"annotate", clip, "-o", filepath.Join(dir2, "o.mp4"), "--sidecar", "-"}, modelArgs(t)...)...)
+	if code != 0 || !strings.Contains(stdout, `"cluster": null`) {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if got := listDir(t, dir2); !reflect.DeepEqual(got, []string{"o.mp4"}) {
+		t.Errorf("--sidecar -: the folder holds %v", got)
+	}
+}
