@@ -2,10 +2,10 @@
 // per-frame sidecar and a run report. This file is the whole shape of the
 // pipeline:
 //
-//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► draw ─► encode
-//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   boxes,  ffmpeg
-//	        shot cuts   JPEG (RGB)  one per      identity  JSON      names   H.264+audio
-//	                    for dlib    worker       look-ahead
+//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► people ─► draw ─► encode
+//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   track     boxes,  ffmpeg
+//	        shot cuts   JPEG (RGB)  one per      identity  JSON      means,    names   H.264+audio
+//	                    for dlib    worker       look-ahead          crops
 //
 // Every stage is a goroutine (package pipeline); frames flow through bounded
 // channels, in order; the detector pool works on keyframes in parallel and
