@@ -241,6 +241,7 @@ feed:
 	// is done. A shard cannot know when the others are: `vidtag merge`
 	// does it for sharded runs.
 	if opt.Shard.Count <= 1 {
+		started := time.Now()
 		sum, err := people.Unify(ctx, opt.Out)
 		if err != nil {
 			return rep, fmt.Errorf("people: %w", err)
@@ -249,7 +250,7 @@ feed:
 			log.Warn("people", zap.String("warning", w))
 		}
 		log.Info("people", zap.Int("videos", sum.Videos), zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters),
-			zap.Float64("cut", sum.Cut), zap.Int("files_rewritten", len(sum.Written)))
+			zap.Float64("cut", sum.Cut), zap.Int("files_rewritten", len(sum.Written)), zap.Duration("took", time.Since(started).Round(time.Millisecond)))
 		// The report now has the people's timelines: show what it says.
 		if b, err := os.ReadFile(ReportPath(opt.Out, opt.Shard)); err == nil {
 			var again Report

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -115,6 +116,7 @@ func runAnnotate(c *cli.Context) error {
 	}
 	// A truncated input's outputs are kept: they get their people too.
 	if opt.People != "" && res != nil && (err == nil || errors.Is(err, annotate.ErrTruncated)) {
+		started := time.Now()
 		sum, err := people.UnifyFiles(c.Context, opt.People)
 		if err != nil {
 			return err
@@ -123,7 +125,7 @@ func runAnnotate(c *cli.Context) error {
 			log.Warn("people", zap.String("warning", w))
 		}
 		log.Info("people", zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters), zap.Float64("cut", sum.Cut),
-			zap.Int("files_rewritten", len(sum.Written)))
+			zap.Int("files_rewritten", len(sum.Written)), zap.Duration("took", time.Since(started).Round(time.Millisecond)))
 	}
 	if err != nil {
 		return err // one line, printed by Main
