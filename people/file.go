@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/vidtag/vidtag/gallery"
@@ -96,6 +97,9 @@ func ReadFile(path string) (*File, error) {
 	var f File
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.Stem != "" && (strings.ContainsAny(f.Stem, `/\`) || f.Stem == ".." || f.Stem == ".") {
+		return nil, fmt.Errorf("%s: stem %q is not a name beside the file", path, f.Stem)
 	}
 	if f.Version != fileVersion {
 		return nil, fmt.Errorf("%s: people file version %d, want %d (re-run the video)", path, f.Version, fileVersion)

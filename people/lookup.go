@@ -119,7 +119,7 @@ func Find(result, name string) (*Found, []string, error) {
 		if !ok || name == gallery.Unknown {
 			continue
 		}
-		a := Appearance{Input: f.Name, Seconds: pp.Seconds, First: pp.First, Last: pp.Last, Ranges: pp.Ranges, Page: Sibling(filepath.Join(filepath.Dir(p), f.Stem), ".html")}
+		a := Appearance{Input: f.Name, Seconds: pp.Seconds, First: pp.First, Last: pp.Last, Ranges: pp.Ranges, Page: (&video{path: p, f: f}).htmlPath()}
 		if f.Video != "" {
 			a.Video = filepath.Join(filepath.Dir(p), f.Video)
 		}

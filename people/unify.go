@@ -37,10 +37,15 @@ type video struct {
 
 func (v *video) dir() string        { return filepath.Dir(v.path) }
 func (v *video) at(p string) string { return filepath.Join(v.dir(), p) }
-func (v *video) base() string       { return v.at(v.f.Stem) }
-func (v *video) vttPath() string    { return Sibling(v.base(), ".vtt") }
-func (v *video) htmlPath() string   { return Sibling(v.base(), ".html") }
-func (v *video) name() string       { return strings.TrimSuffix(v.rel, FileSuffix) }
+func (v *video) base() string {
+	if v.f.Stem == "" {
+		return strings.TrimSuffix(v.path, FileSuffix)
+	}
+	return v.at(v.f.Stem)
+}
+func (v *video) vttPath() string  { return Sibling(v.base(), ".vtt") }
+func (v *video) htmlPath() string { return Sibling(v.base(), ".html") }
+func (v *video) name() string     { return strings.TrimSuffix(v.rel, FileSuffix) }
 
 // Unify clusters the strangers of every video in the output folder dir
 // (every NAME.people.json under it: one batch, or several shards written
