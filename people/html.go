@@ -167,16 +167,26 @@ video{width:100%;max-width:640px;background:#000;display:block}
 var cues = {{.Cues}};
 var video = document.getElementById("video");
 var now = document.getElementById("now");
+// A segment links to its start: PAGE.html#t=6.6 (also from outside the page).
 document.querySelectorAll(".seg").forEach(function(s){
-  s.addEventListener("click", function(){ if (video) { video.currentTime = parseFloat(s.dataset.start); } });
+  s.addEventListener("click", function(){ location.hash = "t=" + s.dataset.start; });
 });
+function fromHash(){
+  var m = /^#t=([0-9.]+)$/.exec(location.hash);
+  if (!m) { return; }
+  var t = parseFloat(m[1]);
+  show(t);
+  if (video) { video.currentTime = t; }
+}
 function show(t){
   var on = [];
   (cues || []).forEach(function(c){ if (t >= c.Start && t < c.End && on.indexOf(c.Name) < 0) { on.push(c.Name); } });
   now.textContent = on.length ? "On screen: " + on.join(", ") : "";
 }
 if (video) { video.addEventListener("timeupdate", function(){ show(video.currentTime); }); }
+window.addEventListener("hashchange", fromHash);
 show(0);
+fromHash();
 })();
 </script>
 </body></html>

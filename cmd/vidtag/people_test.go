@@ -596,6 +596,21 @@ func TestPeoplePageInChromium(t *testing.T) {
 		os.WriteFile(filepath.Join(os.TempDir(), "vidtag-people-page.png"), encodePNG(img), 0o644)
 		t.Logf("screenshot kept in %s", filepath.Join(os.TempDir(), "vidtag-people-page.png"))
 	}
+	// PAGE.html#t=1 (what clicking a segment does) seeks there, and the
+	// page says who is on screen then: its script ran.
+	chromium, _ := exec.LookPath("chromium")
+	if chromium == "" {
+		chromium, _ = exec.LookPath("chromium-browser")
+	}
+	abs, _ := filepath.Abs(page)
+	dom, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir="+t.TempDir(),
+		"--no-proxy-server", "--host-resolver-rules=MAP * ~NOTFOUND", "--dump-dom", "file://"+abs+"#t=1").Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	if want := `<div id="now">On screen: Unknown #1, Unknown #2</div>`; !strings.Contains(string(dom), want) {
+		t.Errorf("%s#t=1: want %s in the page, got:\n%s", page, want, regexp.MustCompile(`<div id="now">[^<]*</div>`).Find(dom))
+	}
 	// index.html: a thumbnail per person (photos are colourful, the
 	// page's text and lines are not).
 	idx, logs := screenshot(t, filepath.Join(out, "index.html"), 1000, 600)
