@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/vidtag/vidtag/gallery"
 )
 
 // The review page's layout is fixed (rows of RowHeight px under a header
@@ -74,7 +76,7 @@ func trackName(t Track) string {
 	if !t.Unknown {
 		return t.Label
 	}
-	return ""
+	return gallery.Unknown // never described: in no cluster
 }
 
 func videoPage(v *video) ([]byte, error) {
@@ -82,15 +84,20 @@ func videoPage(v *video) ([]byte, error) {
 	if v.f.FrameRate > 0 {
 		dur = float64(v.f.Frames) / v.f.FrameRate
 	}
+	// Strangers never described (in no cluster) get the last row, so the
+	// page shows everyone who was on screen.
 	names := make([]string, 0, len(v.all))
-	for n := range people(v.all) {
+	for n := range v.all {
 		names = append(names, n)
 	}
 	orderNames(names, v.all)
 	var rows []pageRow
 	for _, n := range names {
 		p := v.all[n]
-		r := pageRow{Name: n, Known: p.Cluster == 0, Seconds: p.Seconds, Thumbs: thumbsOf(v, n, 3)}
+		r := pageRow{Name: n, Known: p.Cluster == 0 && n != gallery.Unknown, Seconds: p.Seconds, Thumbs: thumbsOf(v, n, 3)}
+		if n == gallery.Unknown {
+			r.Name = "Unknown, no group (never described)"
+		}
 		for _, rg := range p.Ranges {
 			s := pageSeg{Start: rg[0], End: rg[1]}
 			if dur > 0 {
@@ -227,7 +234,7 @@ func writeIndex(dir string, vids []*video, sum *Summary) error {
 			r.Cells[vi] = &indexCell{Seconds: p.Seconds, Page: filepath.ToSlash(rel(dir, v.htmlPath()))}
 		}
 		for _, t := range v.f.Tracks {
-			if n := trackName(t); n != "" && t.Crop != "" && t.Quality > thumb[n].q {
+			if n := trackName(t); n != gallery.Unknown && t.Crop != "" && t.Quality > thumb[n].q {
 				thumb[n] = best{t.Quality, v}
 			}
 		}
