@@ -252,8 +252,15 @@ func TestPeopleBatchAcrossClips(t *testing.T) {
 			t.Fatalf("shard %s: exit %d\n%s", s, code, stderr)
 		}
 	}
-	if _, err := people.Unify(context.Background(), sharded); err != nil {
-		t.Fatal(err)
+	// vidtag merge folds the shard reports and unifies the clusters.
+	if code, stdout, stderr := runCLI(t, "merge", sharded); code != 0 || !strings.Contains(stdout, "people: 10 stranger tracks of 2 videos in 3 clusters") {
+		t.Fatalf("merge: exit %d\n%s%s", code, stdout, stderr)
+	}
+	merged := readJSON[struct {
+		People map[string]people.BatchPerson `json:"people"`
+	}](t, filepath.Join(sharded, "batch-report.json"))
+	if !reflect.DeepEqual(merged.People, rep.People) {
+		t.Errorf("merged report's people %+v, want the single run's %+v", merged.People, rep.People)
 	}
 	for _, c := range []string{"obama_1080p", "obama_biden_720p"} {
 		for _, ext := range []string{".jsonl", ".vtt", ".html"} {
