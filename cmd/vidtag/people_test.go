@@ -256,6 +256,9 @@ func TestPeopleBatchAcrossClips(t *testing.T) {
 	if code, stdout, stderr := runCLI(t, "merge", sharded); code != 0 || !strings.Contains(stdout, "people: 10 stranger tracks of 2 videos in 3 clusters") {
 		t.Fatalf("merge: exit %d\n%s%s", code, stdout, stderr)
 	}
+	if code, stdout, _ := runCLI(t, "merge", sharded); code != 0 || !strings.Contains(stdout, "(unchanged)") || !strings.Contains(stdout, "; 0 files rewritten") {
+		t.Errorf("a second merge changed something: exit %d\n%s", code, stdout)
+	}
 	merged := readJSON[struct {
 		People map[string]people.BatchPerson `json:"people"`
 	}](t, filepath.Join(sharded, "batch-report.json"))
