@@ -2,10 +2,10 @@
 // per-frame sidecar and a run report. This file is the whole shape of the
 // pipeline:
 //
-//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► draw ─► encode
-//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   boxes,  ffmpeg
-//	        shot cuts   JPEG (RGB)  one per      identity  JSON      names   H.264+audio
-//	                    for dlib    worker       look-ahead
+//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► people ─► draw ─► encode
+//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   track     boxes,  ffmpeg
+//	        shot cuts   JPEG (RGB)  one per      identity  JSON      means,    names   H.264+audio
+//	                    for dlib    worker       look-ahead          crops
 //
 // Every stage is a goroutine (package pipeline); frames flow through bounded
 // channels, in order; the detector pool works on keyframes in parallel and
@@ -31,6 +31,7 @@ import (
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/people"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/stages"
@@ -55,6 +56,15 @@ type Options struct {
 	Report      string    // run report JSON; "" for none
 	Force       bool      // overwrite existing outputs
 	SidecarOnly bool      // skip the video (fast indexing)
+	// People is the people file to write (package people: each track's
+	// descriptor and best face crop, for clusters, subtitles and the
+	// review page); "" for none. Name is the video as reports name it.
+	People     string
+	PeopleBase string // the outputs' stem: out/x for out/x.mp4
+	Name       string
+	// Subtitles: the people step writes OUTPUT.vtt and muxes it into the
+	// MP4 as a mov_text stream.
+	Subtitles bool
 
 	Detector      string        // recog.UltraFace or recog.HOGName
 	Tolerance     float64       // max distance to a known person; 0: auto (identity.Calibrate)
@@ -116,6 +126,7 @@ func Defaults() Options {
 		CRF:           20,
 		Blur:          blur.Policy{Mode: blur.None},
 		BlurStyle:     blur.Gaussian,
+		Subtitles:     true,
 	}
 }
 
@@ -194,6 +205,21 @@ func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
 	return c.Tolerance, "auto: " + c.String()
 }
 
+// ClusterCut is the distance under which strangers' tracks are grouped
+// (package people): the identity tolerance tol, lowered to how close
+// different known people come to each other (identity.Calibration's
+// Between, the 5% quantile) when that is smaller. On a population the
+// model crowds together the cut shrinks with it, so that two strangers
+// are grouped only when they are closer than the known people are to
+// one another.
+func ClusterCut(tol float64, g *gallery.Gallery) float64 {
+	c := identity.Calibrate(identity.FromGallery(g))
+	if !math.IsNaN(c.Between) && c.Between < tol {
+		return math.Round(c.Between*1000) / 1000
+	}
+	return tol
+}
+
 // FPS is frames processed per wall-clock second.
 func (r *Result) FPS() float64 {
 	if r.Wall <= 0 {
@@ -232,7 +258,7 @@ func Prepare(ctx context.Context, opt Options) (*Plan, error) {
 	if err := Check(opt); err != nil {
 		return nil, err
 	}
-	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks}
+	outs := []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks, opt.People}
 	locks, err := outfile.AcquireAll(outs...)
 	if err != nil {
 		return nil, err
@@ -287,10 +313,10 @@ func Check(opt Options) error {
 		return err
 	}
 	if err := outfile.CheckInputs([]string{opt.Input}, map[string]string{
-		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report, "tracks": opt.Tracks}); err != nil {
+		"-o": opt.Output, "--sidecar": sidecarFile(opt.Sidecar), "--report": opt.Report, "tracks": opt.Tracks, "people file": opt.People}); err != nil {
 		return err
 	}
-	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks} {
+	for _, p := range []string{opt.Output, sidecarFile(opt.Sidecar), opt.Report, opt.Tracks, opt.People} {
 		if p != "" {
 			if err := media.CheckWritable(p, opt.Force); err != nil {
 				return err
@@ -387,6 +413,10 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		tracker.BlurBackfill = true
 		log.Info("blur", zap.Stringer("faces", opt.Blur), zap.Stringer("style", opt.BlurStyle), zap.Bool("labels", opt.BlurLabels))
 	}
+	var collect *people.Collector
+	if opt.People != "" {
+		collect = people.NewCollector()
+	}
 
 	steps := []pipeline.Step[*stages.Frame]{pipeline.Serial("schedule", pipeline.Stage[*stages.Frame](schedule))}
 	if convert != nil {
@@ -400,6 +430,9 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		steps = append(steps, pipeline.Serial("blur", pipeline.Stage[*stages.Frame](hide)))
 	}
 	steps = append(steps, pipeline.Serial("record", pipeline.Stage[*stages.Frame](record)))
+	if collect != nil {
+		steps = append(steps, pipeline.Serial("people", pipeline.Stage[*stages.Frame](collect)))
+	}
 	if video != nil {
 		encode := stages.NewEncode(video, info.Width%2 == 0 && info.Height%2 == 0)
 		defer encode.Close()
@@ -450,6 +483,14 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if err := commitSidecar(true); err != nil {
 		return nil, err
 	}
+	if collect != nil {
+		sidecar := sidecarFile(opt.Sidecar)
+		if _, err := collect.Write(opt.People, people.Meta{Base: opt.PeopleBase, Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
+			Report: opt.Report, Cut: ClusterCut(tol, env.Gallery), Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
+			removePublished(opt.Sidecar, opt.People)
+			return nil, err
+		}
+	}
 	res.Wall = time.Since(start)
 	if opt.Tracks != "" {
 		if err := writeTrackFile(opt.Tracks, newTrackFile(tracker.Summaries(), res.Cohort)); err != nil {
@@ -459,13 +500,13 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	}
 	if opt.Report != "" {
 		if err := WriteReport(opt.Report, res); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks)
+			removePublished(opt.Sidecar, opt.Tracks, opt.People)
 			return nil, err
 		}
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks, opt.Report)
+			removePublished(opt.Sidecar, opt.Tracks, opt.Report, opt.People)
 			return nil, err
 		}
 	}

@@ -141,7 +141,7 @@ func round(v float64, places int) float64 {
 
 // formatVersion changes when vidtag's outputs change for the same settings
 // (a new tracker, say), so batch re-runs redo older outputs.
-const formatVersion = "vidtag-3" // 2: faces carry "score"; 3: the identity decision (margin, crowd)
+const formatVersion = "vidtag-4" // 2: faces carry "score"; 3: the identity decision (margin, crowd); 4: strangers' "cluster", people files, VTT, review pages
 
 // Digest identifies everything that changes a run's outputs: the tagging
 // and encoding settings, the known faces (a fingerprint of their folder)
@@ -149,7 +149,7 @@ const formatVersion = "vidtag-3" // 2: faces carry "score"; 3: the identity deci
 // not results.
 func (o Options) Digest(knownFingerprint, modelsDigest string) string {
 	v := []any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
-		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, knownFingerprint, modelsDigest}
+		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, o.Subtitles, o.People != "", knownFingerprint, modelsDigest}
 	// A blurred video is another output; with no blur (or no video to
 	// blur) the digest is what it was, so earlier outputs stay complete.
 	if o.Blur.On() && !o.SidecarOnly {

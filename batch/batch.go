@@ -19,6 +19,7 @@ import (
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/people"
 )
 
 // Statuses of a video in the batch report.
@@ -80,6 +81,9 @@ type Report struct {
 	Finished      time.Time     `json:"finished,omitzero"`
 	Videos        []VideoResult `json:"videos"`
 	Totals        Totals        `json:"totals"`
+	// People is each person's timeline across the videos, written by
+	// people.Unify once the run (or, sharded, vidtag merge) is done.
+	People json.RawMessage `json:"people,omitempty"`
 }
 
 // Totals sum up the batch.
@@ -233,6 +237,28 @@ feed:
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
 	}
+	// Clusters span the whole run, so they are decided once every video
+	// is done. A shard cannot know when the others are: `vidtag merge`
+	// does it for sharded runs.
+	if opt.Shard.Count <= 1 {
+		started := time.Now()
+		sum, err := people.Unify(ctx, opt.Out)
+		if err != nil {
+			return rep, fmt.Errorf("people: %w", err)
+		}
+		for _, w := range sum.Warnings {
+			log.Warn("people", zap.String("warning", w))
+		}
+		log.Info("people", zap.Int("videos", sum.Videos), zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters),
+			zap.Float64("cut", sum.Cut), zap.Int("files_rewritten", len(sum.Written)), zap.Duration("took", time.Since(started).Round(time.Millisecond)))
+		// The report now has the people's timelines: show what it says.
+		if b, err := os.ReadFile(ReportPath(opt.Out, opt.Shard)); err == nil {
+			var again Report
+			if json.Unmarshal(b, &again) == nil {
+				rep.Videos = again.Videos
+			}
+		}
+	}
 	return rep, nil
 }
 
@@ -252,6 +278,7 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	tag := opt.Tag
 	tag.Input, tag.Sidecar, tag.Report, tag.Tracks, tag.Force = v.Path, v.Sidecar(), v.Report(), v.Tracks(), true
 	tag.Cohort = cohort
+	tag.People, tag.PeopleBase, tag.Name = people.PathFor(v.OutBase), v.OutBase, v.Rel
 	tag.SidecarOnly = opt.SidecarOnly
 	tag.Output = ""
 	if !opt.SidecarOnly {
@@ -307,8 +334,11 @@ func complete(v Video, tag annotate.Options) (*annotate.Report, bool) {
 	if err != nil || src != rep.Source {
 		return nil, false
 	}
-	if tag.Output != "" {
-		if _, err := os.Stat(tag.Output); err != nil {
+	for _, p := range []string{tag.Output, tag.People} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
 			return nil, false
 		}
 	}

@@ -120,6 +120,12 @@ func Merge(out string) (*MergeResult, error) {
 		return res, err
 	}
 	defer lock.Release()
+	// The people's timelines are people.Unify's (vidtag merge runs it
+	// next): kept as they are, so that merging an unchanged folder again
+	// leaves the file alone.
+	if old, err := readJSONFile[Report](res.Path); err == nil {
+		m.People = old.People
+	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return res, err

@@ -2,13 +2,18 @@
 # Installs what vidtag needs to build and run, and skips what is already there:
 # Debian/Ubuntu packages (with sudo when not root) and the three dlib models.
 # Usage: scripts/setup.sh            (packages + models)
-#        scripts/setup.sh --test     (also what the tests need: Xvfb, xdotool, python3)
+#        scripts/setup.sh --test     (also what the tests need: Xvfb, xdotool, python3, and
+#                                     headless Chromium for the review page's test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(pkg-config libopencv-dev libdlib-dev libatlas-base-dev libopenblas-dev liblapack-dev libjpeg62-turbo-dev ffmpeg curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(xvfb xdotool x11-apps imagemagick python3)
+  pkgs+=(xvfb xdotool x11-apps imagemagick python3 chromium)
+fi
+# Ubuntu calls Debian's chromium chromium-browser.
+if [[ " ${pkgs[*]} " == *" chromium "* ]] && ! apt-cache show chromium >/dev/null 2>&1; then
+  pkgs=("${pkgs[@]/chromium/chromium-browser}")
 fi
 # Ubuntu names the libjpeg-turbo package differently.
 if ! apt-cache show libjpeg62-turbo-dev >/dev/null 2>&1; then

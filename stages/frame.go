@@ -8,6 +8,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/track"
 )
@@ -62,6 +63,14 @@ type Face struct {
 	Score float32
 	// Blurred: the blur step hid this face (package blur).
 	Blurred bool
+	// Identity is the track-level descriptor (the mean of every
+	// descriptor its track had by the time the frame left the tracker)
+	// and Descriptors how many went into it (0: never described).
+	Identity    gallery.Descriptor
+	Descriptors int
+	// Cluster is the stranger group of an Unknown face (package people),
+	// from 1; 0: none (a known face, or a track never described).
+	Cluster int
 
 	track *track.Track // set by the tracker; its label is final when the frame leaves
 }

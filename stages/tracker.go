@@ -199,6 +199,7 @@ func name(f *Frame) {
 // label copies face's track's identity onto it and lets go of the track.
 func label(face *Face) {
 	m := face.track.Label()
+	face.Identity, face.Descriptors = face.track.Identity()
 	face.Label, face.Known, face.Distance, face.track = m.Label, m.Known, m.Distance, nil
 	face.Margin, face.Crowd = m.Margin, m.Crowd
 }

@@ -79,6 +79,24 @@ type Track struct {
 	// evidence says (the same as label without a cohort).
 	local identity.Decision
 	mean  gallery.Descriptor // of obs
+	// sum and n add up every descriptor the track ever had (obs is a
+	// sliding window): the track-level descriptor that clusters strangers.
+	sum [128]float64
+	n   int
+}
+
+// Identity is the mean of every descriptor the track has had (not only
+// the sliding window the name is decided on) and how many there were: the
+// track-level descriptor (zero with n 0 for a track never described).
+func (t *Track) Identity() (gallery.Descriptor, int) {
+	var m gallery.Descriptor
+	if t.n == 0 {
+		return m, 0
+	}
+	for i, v := range t.sum {
+		m[i] = float32(v / float64(t.n))
+	}
+	return m, t.n
 }
 
 // Label is the track's current identity: Unknown with NaN distances until
@@ -270,6 +288,10 @@ func (tr *Tracker) addObservation(t *Track, d gallery.Descriptor) {
 	if d == (gallery.Descriptor{}) {
 		return // no descriptor: nothing to add
 	}
+	for i, v := range d {
+		t.sum[i] += float64(v)
+	}
+	t.n++
 	if max := tr.cfg.MaxObservations; max > 0 && len(t.obs) == max {
 		t.obs[t.next] = d
 		t.next = (t.next + 1) % max

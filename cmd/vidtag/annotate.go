@@ -1,11 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/people"
 )
 
 // annotateCommand: vidtag annotate INPUT -o OUTPUT.mp4 --known DIR
@@ -56,6 +63,13 @@ func runAnnotate(c *cli.Context) error {
 	if opt.Sidecar == "" {
 		opt.Sidecar = annotate.DefaultSidecar(out)
 	}
+	// The people step (clusters, timeline, subtitles, review page) reads
+	// and rewrites the sidecar: not possible when it went to stdout.
+	if opt.Sidecar != "-" {
+		opt.PeopleBase = strings.TrimSuffix(out, filepath.Ext(out))
+		opt.People = people.PathFor(opt.PeopleBase)
+	}
+	opt.Name = filepath.Base(input)
 	// A missing input or an unwritable output costs no model loading. Past
 	// that, the first detector (0.5-0.9 s of a core) loads while ffprobe
 	// (0.2 s) reads the input: on a short clip that is 7% of the run.
@@ -99,6 +113,19 @@ func runAnnotate(c *cli.Context) error {
 	res, err := annotate.Run(c.Context, l.env, plan)
 	if res != nil && s.Stats && res.Stats != nil {
 		printStats(c, log, res.Stats)
+	}
+	// A truncated input's outputs are kept: they get their people too.
+	if opt.People != "" && res != nil && (err == nil || errors.Is(err, annotate.ErrTruncated)) {
+		started := time.Now()
+		sum, err := people.UnifyFiles(c.Context, opt.People)
+		if err != nil {
+			return err
+		}
+		for _, w := range sum.Warnings {
+			log.Warn("people", zap.String("warning", w))
+		}
+		log.Info("people", zap.Int("strangers", sum.Strangers), zap.Int("clusters", sum.Clusters), zap.Float64("cut", sum.Cut),
+			zap.Int("files_rewritten", len(sum.Written)), zap.Duration("took", time.Since(started).Round(time.Millisecond)))
 	}
 	if err != nil {
 		return err // one line, printed by Main

@@ -36,14 +36,14 @@ func App(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
 		Version:         versionString(),
-		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand(), knownCommand(), mergeCommand(), statusCommand()},
+		Commands:        []*cli.Command{annotateCommand(), batchCommand(), liveCommand(), knownCommand(), mergeCommand(), statusCommand(), enrollCommand(), findCommand()},
 		OnUsageError:    onUsageError,
 		CommandNotFound: func(c *cli.Context, name string) {},
 		// Errors are mapped to exit codes in Main, not by cli's os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
-				return usageErrorf("unknown command %q (try annotate, batch, live, known, merge or status)", c.Args().First())
+				return usageErrorf("unknown command %q (try annotate, batch, live, known, merge, status, enroll or find)", c.Args().First())
 			}
 			return cli.ShowAppHelp(c)
 		},

@@ -134,7 +134,7 @@ func tagOptions(s settings) annotate.Options {
 	opt := annotate.Options{
 		Detector: s.Detector, Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, DescribeEvery: s.DescribeEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
 		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
-		Preset: s.Preset, CRF: s.CRF, BlurLabels: s.BlurLabels,
+		Preset: s.Preset, CRF: s.CRF, BlurLabels: s.BlurLabels, Subtitles: s.Subtitles,
 	}
 	// validate has checked both.
 	opt.Blur, _ = blur.Parse(s.Blur)

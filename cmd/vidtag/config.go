@@ -50,6 +50,7 @@ type settings struct {
 	Blur          string // blur.Parse
 	BlurStyle     string // blur.ParseStyle
 	BlurLabels    bool
+	Subtitles     bool
 }
 
 // defaults are the built-in values (annotate.Defaults, chosen from
@@ -60,7 +61,7 @@ var defaults = func() settings {
 		Workers: 0, Detector: d.Detector, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, DescribeEvery: d.DescribeEvery, MinFace: d.MinFace,
 		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
 		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
-		Blur: d.Blur.String(), BlurStyle: d.BlurStyle.String(),
+		Blur: d.Blur.String(), BlurStyle: d.BlurStyle.String(), Subtitles: d.Subtitles,
 	}
 }()
 
@@ -103,6 +104,7 @@ func videoFlags() []cli.Flag {
 	return []cli.Flag{
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "preset", Value: defaults.Preset, Usage: "x264 preset of the output video (ultrafast ... veryslow), or auto: veryfast up to 720p, superfast from 1.5 MP per frame; faster presets make bigger files", EnvVars: envVars("preset")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "crf", Value: defaults.CRF, Usage: "x264 quality of the output video (0-51, lower is better)", EnvVars: envVars("crf")}),
+		altsrc.NewBoolFlag(&cli.BoolFlag{Name: "subtitles", Value: defaults.Subtitles, Usage: "annotate and batch: write OUTPUT.vtt (who is on screen) and mux it into the MP4 as a soft subtitle stream; --subtitles=false turns both off", EnvVars: envVars("subtitles")}),
 	}
 }
 
@@ -116,6 +118,7 @@ func readSettings(c *cli.Context) (settings, error) {
 		JPEGQuality: c.Int("jpeg-quality"), LogFormat: c.String("log-format"), LogLevel: c.String("log-level"), Stats: c.Bool("stats"),
 		Preset: defaults.Preset, CRF: defaults.CRF,
 		Blur: c.String("blur"), BlurStyle: c.String("blur-style"), BlurLabels: c.Bool("blur-labels"),
+		Subtitles: defaults.Subtitles,
 	}
 	if s.Workers == 0 {
 		s.Workers = runtime.NumCPU()
@@ -127,6 +130,9 @@ func readSettings(c *cli.Context) (settings, error) {
 	}
 	var tolErr error
 	s.Tolerance, tolErr = parseTolerance(c.String("tolerance"))
+	if hasFlag(c, "subtitles") {
+		s.Subtitles = c.Bool("subtitles")
+	}
 	if hasFlag(c, "preset") {
 		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
 	}

@@ -68,7 +68,7 @@ func TestSignalWhileLoading(t *testing.T) {
 		t.Run(at.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.mp4")
-			cmd := exec.Command(bin, "annotate", clip, "-o", out, "--models", testenv.Models(t), "--known", testenv.Data(t, "known"))
+			cmd := exec.Command(bin, "annotate", clip, "-o", out, "--models", testenv.Models(t), "--known", testenv.Data(t, "known"), "--log-level", "warn")
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, as a shell job
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr

@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/people"
 )
 
 // mergeCommand: vidtag merge OUTPUT_DIR
@@ -34,10 +36,17 @@ func runMerge(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// Issue 11: unifying stranger clusters across shards goes here, one
-	// call after the reports are folded (it relabels the clusters in the
-	// per-video reports, sidecars, VTT and index page under out, and in
-	// res.Path's "people", atomically and idempotently).
+	// Stranger clusters span every shard's videos: decided here, once the
+	// reports are folded (package people: sidecars' "cluster", the
+	// reports' "people", VTT, pages, index.html, the MP4s' subtitles;
+	// atomically, and a no-op when nothing changed).
+	sum, err := people.Unify(c.Context, out)
+	if err != nil {
+		return fmt.Errorf("people: %w", err)
+	}
+	for _, w := range sum.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "vidtag: people: %s\n", w)
+	}
 	for _, ig := range res.Ignored {
 		fmt.Fprintf(c.App.ErrWriter, "vidtag: ignored %s\n", ig)
 	}
@@ -48,6 +57,8 @@ func runMerge(c *cli.Context) error {
 		what = "unchanged"
 	}
 	fmt.Fprintf(c.App.Writer, "%d of %d shard reports merged into %s (%s)\n", rep.Shards-len(rep.MissingShards), rep.Shards, res.Path, what)
+	fmt.Fprintf(c.App.Writer, "people: %d stranger tracks of %d videos in %d clusters (cut %.3f); %d files rewritten; %s\n",
+		sum.Strangers, sum.Videos, sum.Clusters, sum.Cut, len(sum.Written), filepath.Join(out, "index.html"))
 	if len(rep.MissingShards) > 0 {
 		return fmt.Errorf("%d of %d shards have no report yet (first missing: %d/%d): the merged report is partial",
 			len(rep.MissingShards), rep.Shards, rep.MissingShards[0], rep.Shards)

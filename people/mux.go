@@ -1,0 +1,132 @@
+package people
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/vidtag/vidtag/internal/outfile"
+)
+
+// subtitleTag is the MP4's "comment" tag naming the subtitles it holds,
+// so that a re-run can tell, without decoding, that nothing changed.
+func subtitleTag(vtt []byte) string {
+	if vtt == nil {
+		return ""
+	}
+	s := sha256.Sum256(vtt)
+	return "vidtag-subtitles " + hex.EncodeToString(s[:8])
+}
+
+type probed struct {
+	Streams []struct {
+		CodecType string `json:"codec_type"`
+		NbFrames  string `json:"nb_frames"`
+	} `json:"streams"`
+	Format struct {
+		Tags map[string]string `json:"tags"`
+	} `json:"format"`
+}
+
+func probeMP4(ctx context.Context, path string) (*probed, error) {
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,nb_frames:format_tags=comment",
+		"-of", "json", "--", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: ffprobe: %w", path, err)
+	}
+	var p probed
+	if err := json.Unmarshal(out, &p); err != nil {
+		return nil, fmt.Errorf("%s: ffprobe: %w", path, err)
+	}
+	return &p, nil
+}
+
+func (p *probed) count(kind string) (n int, frames string) {
+	for _, s := range p.Streams {
+		if s.CodecType == kind {
+			n++
+			if frames == "" {
+				frames = s.NbFrames
+			}
+		}
+	}
+	return n, frames
+}
+
+// muxSubtitles gives the MP4 at path a mov_text subtitle stream made
+// from vtt (nil: none), by a stream copy of its video and audio into a
+// temporary file that is checked (same streams, same frame count, the
+// subtitles there) and renamed over path. An MP4 that already holds these
+// subtitles is left alone. It reports whether the file changed.
+func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
+	have, err := probeMP4(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	want := subtitleTag(vtt)
+	subs, _ := have.count("subtitle")
+	if have.Format.Tags["comment"] == want && (subs > 0) == (vtt != nil) {
+		return false, nil
+	}
+	if vtt == nil && subs == 0 {
+		return false, nil // nothing to add, nothing to remove
+	}
+	args := []string{"-nostdin", "-v", "error", "-y", "-i", path}
+	var subFile string
+	if vtt != nil {
+		f, err := os.CreateTemp(filepath.Dir(path), ".vt-subs-*.vtt")
+		if err != nil {
+			return false, err
+		}
+		subFile = f.Name()
+		defer os.Remove(subFile)
+		_, werr := f.Write(vtt)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return false, werr
+		}
+		args = append(args, "-i", subFile)
+	}
+	args = append(args, "-map", "0:v", "-map", "0:a?")
+	if vtt != nil {
+		args = append(args, "-map", "1:0", "-c:s", "mov_text", "-metadata:s:s:0", "language=und", "-metadata:s:s:0", "handler_name=vidtag people")
+	}
+	args = append(args, "-c:v", "copy", "-c:a", "copy", "-metadata", "comment="+want, "-movflags", "+faststart", "-f", "mp4")
+	tmp, err := outfile.Create(path, 0o644)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	defer tmp.Cleanup()
+	cmd := exec.CommandContext(ctx, "ffmpeg", append(args, tmp.Name())...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return false, fmt.Errorf("%s: adding the subtitle stream: %v: %s", path, err, strings.TrimSpace(stderr.String()))
+	}
+	got, err := probeMP4(ctx, tmp.Name())
+	if err != nil {
+		return false, err
+	}
+	hv, hf := have.count("video")
+	gv, gf := got.count("video")
+	ha, _ := have.count("audio")
+	ga, _ := got.count("audio")
+	gs, _ := got.count("subtitle")
+	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Format.Tags["comment"] != want {
+		return false, fmt.Errorf("%s: the remux with subtitles did not check out (video %d/%d streams, %s/%s frames; audio %d/%d; subtitles %d); the file is unchanged",
+			path, gv, hv, gf, hf, ga, ha, gs)
+	}
+	if err := tmp.Commit(); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
