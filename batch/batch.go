@@ -275,15 +275,8 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 		log.Warn("video failed", zap.String("input", v.Rel), zap.String("error", res.Error))
 		return res, false
 	}
-	tag := opt.Tag
-	tag.Input, tag.Sidecar, tag.Report, tag.Tracks, tag.Force = v.Path, v.Sidecar(), v.Report(), v.Tracks(), true
+	tag := videoTag(opt, v)
 	tag.Cohort = cohort
-	tag.People, tag.PeopleBase, tag.Name = people.PathFor(v.OutBase), v.OutBase, v.Rel
-	tag.SidecarOnly = opt.SidecarOnly
-	tag.Output = ""
-	if !opt.SidecarOnly {
-		tag.Output = v.MP4()
-	}
 	if !opt.Force && cohort == nil {
 		if prev, ok := complete(v, tag); ok {
 			res.Status, res.Frames, res.FPS, res.People = StatusSkipped, prev.Frames, prev.FPS, prev.Seconds()
@@ -316,6 +309,19 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	res.Status = StatusOK
 	log.Info("video done", zap.String("input", v.Rel), zap.Int("frames", res.Frames), zap.Float64("fps", res.FPS))
 	return res, false
+}
+
+// videoTag is the batch's tagging settings with v's inputs and outputs.
+func videoTag(opt Options, v Video) annotate.Options {
+	tag := opt.Tag
+	tag.Input, tag.Sidecar, tag.Report, tag.Tracks, tag.Force = v.Path, v.Sidecar(), v.Report(), v.Tracks(), true
+	tag.People, tag.PeopleBase, tag.Name = people.PathFor(v.OutBase), v.OutBase, v.Rel
+	tag.SidecarOnly = opt.SidecarOnly
+	tag.Output = ""
+	if !opt.SidecarOnly {
+		tag.Output = v.MP4()
+	}
+	return tag
 }
 
 // complete reports whether v's outputs are there and were made from this

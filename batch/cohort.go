@@ -2,6 +2,8 @@ package batch
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -22,7 +24,8 @@ import (
 // video, in path order, whatever --jobs did. A video's report and track
 // file record the digest of the cohort it was checked with, so a re-run
 // over a complete folder redoes nothing. With --shard, the cohort is the
-// shard's videos. Renames are rare (only a name the wider crowd revokes),
+// shard's videos; RecheckAll (vidtag merge --input) then applies the
+// whole folder's. Renames are rare (only a name the wider crowd revokes),
 // so the second pass costs nothing when the names hold.
 func recheck(ctx context.Context, opt Options, env *envOnce, vids []Video, results []VideoResult, done []bool, log *zap.Logger, frames func(int)) {
 	files := make([]*annotate.TrackFile, len(vids))
@@ -98,4 +101,56 @@ func recheck(ctx context.Context, opt Options, env *envOnce, vids []Video, resul
 		r.Rechecked = true
 		results[i] = r
 	}
+}
+
+// RecheckAll applies the crowd of a whole output folder, across the
+// shards that wrote it: every video under opt.In whose outputs in opt.Out
+// are complete for opt.Tag (the shards' settings) has its names checked
+// against the strangers of all the others, and is tagged again where one
+// would lose its name. It returns the videos tagged again. Shard reports
+// are left as they are: a video's own report records the strangers it was
+// checked with (its "cohort").
+func RecheckAll(ctx context.Context, opt Options) ([]string, error) {
+	log := opt.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := CheckFolders(opt.In, opt.Out); err != nil {
+		return nil, err
+	}
+	vids, _, err := discover(opt.In, opt.Out)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]VideoResult, len(vids))
+	done := make([]bool, len(vids))
+	missing := 0
+	for i, v := range vids {
+		results[i].Input = v.Rel
+		if _, ok := complete(v, videoTag(opt, v)); ok {
+			results[i].Status, done[i] = StatusSkipped, true
+		} else {
+			missing++
+		}
+	}
+	if missing > 0 {
+		log.Warn("videos without complete outputs for these settings are left out of the crowd check", zap.Int("videos", missing))
+	}
+	recheck(ctx, opt, lazyEnv(opt.Env), vids, results, done, log, func(int) {})
+	var redone, failed []string
+	for i, r := range results {
+		switch {
+		case r.Rechecked && r.Status == StatusOK:
+			redone = append(redone, vids[i].Rel)
+		case r.Status == StatusFailed:
+			failed = append(failed, vids[i].Rel+": "+r.Error)
+		}
+	}
+	if ctx.Err() != nil {
+		return redone, ctx.Err()
+	}
+	if len(failed) > 0 {
+		return redone, fmt.Errorf("tagging again with the batch's strangers failed: %s", strings.Join(failed, "; "))
+	}
+	return redone, nil
 }

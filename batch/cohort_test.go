@@ -144,3 +144,61 @@ func readReport(t *testing.T, path string) annotate.Report {
 	}
 	return r
 }
+
+// TestRecheckAllAcrossShards: shards check names only against their own
+// videos' strangers; RecheckAll (vidtag merge --input) applies the whole
+// folder's, once: a look-alike stranger planted in one shard's video takes
+// Miranda's name away in the other's, and a second pass changes nothing.
+func TestRecheckAllAcrossShards(t *testing.T) {
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	in, out := t.TempDir(), t.TempDir()
+	for _, name := range []string{"a.mp4", "b.mp4"} {
+		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+			filepath.Join(in, name))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, b)
+		}
+	}
+	pool := testengine.Pool(t, 2)
+	g := testengine.Known(t, pool)
+	tag := annotate.Defaults()
+	tag.Settings = "recheck-all-test"
+	opt := Options{In: in, Out: out, Jobs: 1, SidecarOnly: true, Tag: tag,
+		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+	for i := 0; i < 2; i++ {
+		o := opt
+		o.Shard = Shard{Index: i, Count: 2}
+		if _, err := Run(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := annotate.ReadTrackFile(filepath.Join(out, "a.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := annotate.ReadTrackFile(filepath.Join(out, "b.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range a.Tracks {
+		if tr.Label == "Lin-Manuel Miranda" {
+			b.Tracks = append(b.Tracks, annotate.TrackRecord{Track: 999, Label: gallery.Unknown, Observations: 3, Mean: tr.Mean})
+			break
+		}
+	}
+	raw, _ := json.Marshal(b)
+	if err := os.WriteFile(filepath.Join(out, "b.tracks.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opt.Shard = Shard{Index: 0, Count: 1}
+	redone, err := RecheckAll(context.Background(), opt)
+	if err != nil || len(redone) != 1 || redone[0] != "a.mp4" {
+		t.Fatalf("RecheckAll: %v, %v; want a.mp4 tagged again", redone, err)
+	}
+	if n := sidecarLabels(t, filepath.Join(out, "a.jsonl"))["Lin-Manuel Miranda"]; n != 0 {
+		t.Errorf("a still names Miranda on %d faces", n)
+	}
+	if redone, err := RecheckAll(context.Background(), opt); err != nil || len(redone) != 0 {
+		t.Errorf("second RecheckAll: %v, %v; want nothing to do", redone, err)
+	}
+}

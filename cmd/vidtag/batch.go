@@ -74,20 +74,10 @@ func runBatch(c *cli.Context) error {
 	log := useSettings(c, s)
 	defer log.Sync()
 
-	known := "none"
-	if s.Known != "" {
-		if known, err = gallery.Fingerprint(s.Known); err != nil {
-			return err
-		}
+	tag, err := batchTag(s, c.Bool("sidecar-only"), log)
+	if err != nil {
+		return err
 	}
-	tag := tagOptions(s)
-	tag.SidecarOnly = c.Bool("sidecar-only")
-	if tag.SidecarOnly && tag.Blur.On() {
-		// Said once here, not once per video.
-		log.Warn("--blur does nothing with --sidecar-only: no video is written, so nothing is blurred", zap.Stringer("blur", tag.Blur))
-		tag.Blur = blur.Policy{}
-	}
-	tag.Settings = tag.Digest(known, models.Digest())
 	if jobs > 1 {
 		tag.EncoderThreads = max(1, (3*runtime.NumCPU()/2+jobs-1)/jobs) // x264's own 1.5 per core, shared
 	}
@@ -127,6 +117,28 @@ func runBatch(c *cli.Context) error {
 	}
 	log.Info("batch done", zap.String("report", batch.ReportPath(out, shard)))
 	return nil
+}
+
+// batchTag is batch's tagging settings with their digest (which tells a
+// complete video from a stale one): batch and merge --input compute it
+// alike.
+func batchTag(s settings, sidecarOnly bool, log *zap.Logger) (annotate.Options, error) {
+	known := "none"
+	if s.Known != "" {
+		var err error
+		if known, err = gallery.Fingerprint(s.Known); err != nil {
+			return annotate.Options{}, err
+		}
+	}
+	tag := tagOptions(s)
+	tag.SidecarOnly = sidecarOnly
+	if tag.SidecarOnly && tag.Blur.On() {
+		// Said once here, not once per video.
+		log.Warn("--blur does nothing with --sidecar-only: no video is written, so nothing is blurred", zap.Stringer("blur", tag.Blur))
+		tag.Blur = blur.Policy{}
+	}
+	tag.Settings = tag.Digest(known, models.Digest())
+	return tag, nil
 }
 
 // tagOptions are the tagging settings shared by annotate and batch.

@@ -109,8 +109,25 @@ func TestK8sManifest(t *testing.T) {
 
 	merge := decodeJob(t, "merge-job.yaml")
 	mc := merge.Spec.Template.Spec.Containers[0]
-	if len(mc.Args) != 2 || mc.Args[0] != "merge" || mc.Args[1] != argValue(argv, "output") {
+	if len(mc.Args) < 2 || mc.Args[0] != "merge" || mc.Args[1] != argValue(argv, "output") {
 		t.Errorf("merge job runs %v %v, want vidtag merge %s", mc.Command, mc.Args, argValue(argv, "output"))
+	}
+	// The crowd check across shards tags with the batch's settings: the
+	// same input, known faces and every tagging flag the batch sets.
+	margv := append([]string{}, mc.Args...)
+	var mnames []string
+	for _, f := range mergeCommand().Flags {
+		mnames = append(mnames, f.Names()...)
+	}
+	checkFlags(t, margv, mnames)
+	if len(argv) < 3 || argValue(margv, "input") != argv[2] {
+		t.Errorf("merge --input %q, want the batch's input (%v)", argValue(margv, "input"), argv)
+	}
+	for _, f := range tagFlags() {
+		name := f.Names()[0]
+		if argValue(argv, name) != argValue(margv, name) {
+			t.Errorf("--%s: batch %q, merge %q: the crowd check must tag as the batch did", name, argValue(argv, name), argValue(margv, name))
+		}
 	}
 	claim := func(j *batchv1.Job) string {
 		for _, v := range j.Spec.Template.Spec.Volumes {

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/people"
 )
@@ -17,14 +19,70 @@ import (
 // changes nothing. Runnable by hand, or as a Job after the batch Job
 // (configs/k8s/merge-job.yaml). Exit 0 when every shard reported and no
 // video failed, 1 otherwise (the merged report is written all the same).
+//
+// With --input INPUT_DIR (and the batch's settings: the same flags or
+// --config), it first applies the crowd of the whole folder: each video's
+// names are checked against the strangers of every other shard's videos,
+// and a video that would lose a name is tagged again (batch.RecheckAll).
 func mergeCommand() *cli.Command {
+	flags := append(append([]cli.Flag{
+		&cli.PathFlag{Name: "input", Usage: "the batch's INPUT_DIR: check every video's names against the strangers of all shards (needs the batch's settings, models and known faces)"},
+		&cli.BoolFlag{Name: "sidecar-only", Usage: "with --input: the batch ran with --sidecar-only"},
+	}, tagFlags()...), videoFlags()...)
 	return &cli.Command{
 		Name:         "merge",
 		Usage:        "fold the shard reports of a sharded batch into one batch-report.json",
 		ArgsUsage:    "OUTPUT_DIR",
+		Flags:        flags,
+		Before:       loadConfig(flags),
 		OnUsageError: onUsageError,
 		Action:       runMerge,
 	}
+}
+
+// recheckAll runs the whole folder's crowd check for merge --input.
+func recheckAll(c *cli.Context, out string) error {
+	s, err := readSettings(c)
+	if err != nil {
+		return err
+	}
+	log := useSettings(c, s)
+	defer log.Sync()
+	tag, err := batchTag(s, c.Bool("sidecar-only"), log)
+	if err != nil {
+		return err
+	}
+	var closeEnv func()
+	defer func() {
+		if closeEnv != nil {
+			closeEnv()
+		}
+	}()
+	redone, err := batch.RecheckAll(c.Context, batch.Options{In: c.Path("input"), Out: out, Jobs: 1, SidecarOnly: tag.SidecarOnly, Tag: tag, Log: log,
+		Env: func() (*annotate.Env, error) {
+			env, closer, err := loadEnv(c.Context, s, log)
+			closeEnv = closer
+			return env, err
+		}})
+	fmt.Fprintf(c.App.Writer, "crowd: %d videos tagged again with the strangers of every shard%s\n", len(redone), list(redone))
+	return err
+}
+
+// tagSetting reports whether a merge flag is one of the batch's tagging
+// settings (not logging or the config file).
+func tagSetting(name string) bool {
+	switch name {
+	case "config", "log-format", "log-level", "help":
+		return false
+	}
+	return true
+}
+
+func list(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(names, ", ")
 }
 
 func runMerge(c *cli.Context) error {
@@ -32,6 +90,18 @@ func runMerge(c *cli.Context) error {
 		return usageErrorf("merge takes one OUTPUT_DIR, got %d arguments (see 'vidtag merge --help')", c.NArg())
 	}
 	out := c.Args().First()
+	if c.Path("input") != "" {
+		if err := recheckAll(c, out); err != nil {
+			return err
+		}
+	} else {
+		// The tagging settings are for the crowd check only.
+		for _, f := range c.Command.Flags {
+			if name := f.Names()[0]; name != "input" && c.IsSet(name) && tagSetting(name) {
+				return usageErrorf("--%s goes with --input (merge tags nothing without it)", name)
+			}
+		}
+	}
 	res, err := batch.Merge(out)
 	if err != nil {
 		return err
