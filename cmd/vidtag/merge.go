@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -95,9 +96,12 @@ func runMerge(c *cli.Context) error {
 			return err
 		}
 	} else {
-		// The tagging settings are for the crowd check only.
+		// The tagging settings are for the crowd check only. The
+		// environment may hold them for every command (an image sets
+		// VIDTAG_MODELS): only a flag given here is a mistake.
 		for _, f := range c.Command.Flags {
-			if name := f.Names()[0]; name != "input" && c.IsSet(name) && tagSetting(name) {
+			name := f.Names()[0]
+			if _, env := os.LookupEnv(envVars(name)[0]); name != "input" && c.IsSet(name) && !env && tagSetting(name) {
 				return usageErrorf("--%s goes with --input (merge tags nothing without it)", name)
 			}
 		}

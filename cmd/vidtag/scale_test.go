@@ -290,3 +290,17 @@ func TestShardRetryResumes(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeTaggingFlagsNeedInput: merge tags only with --input; a tagging
+// flag without it is a usage error, while the same setting in the
+// environment (an image sets VIDTAG_MODELS for every command) is not.
+func TestMergeTaggingFlagsNeedInput(t *testing.T) {
+	out := t.TempDir()
+	if code, _, stderr := runCLI(t, "merge", out, "--detector", "hog"); code != exitUsage || !strings.Contains(stderr, "--detector goes with --input") {
+		t.Errorf("flag without --input: exit %d, %q", code, stderr)
+	}
+	t.Setenv("VIDTAG_MODELS", testenv.Models(t))
+	if code, _, stderr := runCLI(t, "merge", out); code != exitFailure || !strings.Contains(stderr, "no shard reports") {
+		t.Errorf("setting in the environment: exit %d, %q; want 1 (nothing to merge), not a usage error", code, stderr)
+	}
+}
