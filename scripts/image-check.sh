@@ -226,7 +226,8 @@ for i in 0 1; do
     --long-shards=1 --long-size=500MB --log-format=json
 done
 in_root "${entrypoint[@]}" status /data/out/batch
-in_root "${entrypoint[@]}" merge /data/out/batch
+# As the merge Job runs it: the crowd of every shard, then the reports.
+in_root "${entrypoint[@]}" merge /data/out/batch --input=/data/in --known=/data/known --log-format=json
 in_root ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=codec_name,width,height,nb_read_frames \
   -of compact "/data/out/annotate/${name%.*}.mp4"
 frames=$(in_root ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 \
