@@ -487,7 +487,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		sidecar := sidecarFile(opt.Sidecar)
 		if _, err := collect.Write(opt.People, people.Meta{Base: opt.PeopleBase, Input: opt.Input, Name: opt.Name, Video: opt.Output, Sidecar: sidecar,
 			Report: opt.Report, Cut: ClusterCut(tol, env.Gallery), Subtitles: opt.Subtitles, FrameRate: res.FrameRate}); err != nil {
-			removePublished(opt.Sidecar, opt.People)
+			removePublished(opt.Sidecar)
+			removePeople(opt)
 			return nil, err
 		}
 	}
@@ -495,18 +496,21 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	if opt.Tracks != "" {
 		if err := writeTrackFile(opt.Tracks, newTrackFile(tracker.Summaries(), res.Cohort)); err != nil {
 			removePublished(opt.Sidecar)
+			removePeople(opt)
 			return nil, err
 		}
 	}
 	if opt.Report != "" {
 		if err := WriteReport(opt.Report, res); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks, opt.People)
+			removePublished(opt.Sidecar, opt.Tracks)
+			removePeople(opt)
 			return nil, err
 		}
 	}
 	if video != nil {
 		if err := video.Commit(); err != nil {
-			removePublished(opt.Sidecar, opt.Tracks, opt.Report, opt.People)
+			removePublished(opt.Sidecar, opt.Tracks, opt.Report)
+			removePeople(opt)
 			return nil, err
 		}
 	}
@@ -514,6 +518,28 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 		return res, fmt.Errorf("%s: %w: %s; the outputs hold those %d", opt.Input, ErrTruncated, done.Reason, res.Frames)
 	}
 	return res, nil
+}
+
+// RemoveOutputs takes back every output of a run that Run put in place,
+// for a step after Run that fails (the people step's VTT, page or remux):
+// none of a failed run's outputs may be left.
+func RemoveOutputs(opt Options) {
+	removePublished(opt.Output, opt.Sidecar, opt.Tracks, opt.Report)
+	removePeople(opt)
+}
+
+// removePeople removes what the people step wrote (package people).
+func removePeople(opt Options) {
+	if opt.People == "" {
+		return
+	}
+	base := opt.PeopleBase
+	if base == "" {
+		base = strings.TrimSuffix(opt.People, people.FileSuffix)
+	}
+	for _, p := range people.Outputs(base) {
+		os.RemoveAll(p)
+	}
 }
 
 // removePublished takes back outputs already put in place when a later

@@ -146,3 +146,10 @@ func writeIfChanged(path string, b []byte, perm os.FileMode) error {
 	}
 	return nil
 }
+
+// Outputs lists what the people step writes for output stem base: the
+// people file, the VTT, the page and the folder of face crops. A run that
+// fails after writing them removes them all (annotate.RemoveOutputs).
+func Outputs(base string) []string {
+	return []string{PathFor(base), Sibling(base, ".vtt"), Sibling(base, ".html"), FacesDir(base)}
+}

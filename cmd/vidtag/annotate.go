@@ -119,6 +119,9 @@ func runAnnotate(c *cli.Context) error {
 		started := time.Now()
 		sum, err := people.UnifyFiles(c.Context, opt.People)
 		if err != nil {
+			// The run's outputs are in place, its people are not: take
+			// everything back, as for any failed run.
+			annotate.RemoveOutputs(opt)
 			return err
 		}
 		for _, w := range sum.Warnings {

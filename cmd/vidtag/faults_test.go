@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -200,8 +201,10 @@ func checkOutcome(t *testing.T, dir string, code int, stderr string, frames int)
 		finals = append(finals, n)
 	}
 	if code == exitOK {
-		if len(finals) != 3 {
-			t.Errorf("exit 0 but outputs %v", finals)
+		// The video, sidecar and report, and the people step's file,
+		// subtitles, page and face crops.
+		if want := []string{"out.faces", "out.html", "out.jsonl", "out.mp4", "out.people.json", "out.report.json", "out.vtt"}; !slices.Equal(finals, want) {
+			t.Errorf("exit 0 but outputs %v, want %v", finals, want)
 		}
 		n, err := media.CountFrames(context.Background(), filepath.Join(dir, "out.mp4"))
 		if err != nil || n != frames {

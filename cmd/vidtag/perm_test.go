@@ -50,16 +50,23 @@ func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
 		return nil
 	})
 	cache := filepath.Join("home", ".cache", "vidtag", "known")
-	var outputs, cached []string
+	var outputs, cached, crops []string
 	for _, f := range files {
-		if strings.HasPrefix(f, cache+string(filepath.Separator)) {
+		switch {
+		case strings.HasPrefix(f, cache+string(filepath.Separator)):
 			cached = append(cached, f)
-		} else {
+		case strings.HasPrefix(f, filepath.Join("out", "a.faces")+string(filepath.Separator)):
+			crops = append(crops, f) // the people step's face crops (the page's thumbnails)
+		default:
 			outputs = append(outputs, f)
 		}
 	}
-	if want := []string{"out/a.jsonl", "out/a.mp4", "out/a.report.json"}; !slices.Equal(outputs, want) {
-		t.Errorf("files written: %v; want the outputs %v and the cache", outputs, want)
+	if want := []string{"out/a.html", "out/a.jsonl", "out/a.mp4", "out/a.people.json", "out/a.report.json", "out/a.vtt"}; !slices.Equal(outputs, want) || len(crops) == 0 {
+		t.Errorf("files written: %v and %d crops; want the outputs %v, face crops and the cache", outputs, len(crops), want)
+	}
+	// The people file holds descriptors: biometric data.
+	if st, err := os.Stat(filepath.Join(out, "a.people.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("a.people.json: %v, want -rw-------", st.Mode())
 	}
 	if len(cached) == 0 {
 		t.Fatal("nothing cached")
