@@ -265,7 +265,7 @@ func (s *Session) Wait() (*Report, error) {
 			s.recorder.Abort()
 		}
 	}
-	rep := s.stats.report(time.Since(s.start), s.detect.Dropped(), s.frames.Dropped())
+	rep := s.stats.report(time.Since(s.start), s.detect.Offered(), s.detect.Dropped(), s.frames.Dropped())
 	rep.Source = s.opt.Source.String()
 	if e := s.failed(); e != nil {
 		return rep, e

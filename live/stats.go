@@ -16,6 +16,7 @@ type Report struct {
 	SourceFPS      float64            `json:"source_fps"`
 	FramesCaptured int                `json:"frames_captured"`
 	FramesShown    int                `json:"frames_shown"`
+	Keyframes      int                `json:"keyframes"`        // frames offered to the detector (schedule: detect-every, cuts)
 	FramesDropped  int                `json:"frames_dropped"`   // keyframes that never reached the detector (it only takes the newest)
 	FramesLate     int                `json:"frames_not_shown"` // dropped because the pipeline had fallen behind
 	Detections     int                `json:"detections"`       // frames the detector ran on
@@ -122,10 +123,10 @@ func (s *stats) percentile(p float64) float64 {
 // report sums up the session: dropped keyframes never reached the
 // detector, late frames were replaced in the pipeline's mailbox by newer
 // ones before the pipeline could take them.
-func (s *stats) report(_ time.Duration, dropped, late int) *Report {
+func (s *stats) report(_ time.Duration, keyframes, dropped, late int) *Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := &Report{SourceFPS: round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, FramesDropped: dropped,
+	r := &Report{SourceFPS: round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, Keyframes: keyframes, FramesDropped: dropped,
 		FramesLate: late, Detections: s.detections, People: map[string]float64{}}
 	if !s.first.IsZero() && s.last.After(s.first) {
 		secs := s.last.Sub(s.first).Seconds()

@@ -34,11 +34,12 @@ type AsyncDetect struct {
 	// statistics).
 	OnDetect func()
 
-	box  *pipeline.Mailbox[*Frame]
-	mu   sync.Mutex
-	done []Detected
-	err  error
-	wg   sync.WaitGroup
+	box     *pipeline.Mailbox[*Frame]
+	offered int // keyframes put in the mailbox (Process's goroutine only)
+	mu      sync.Mutex
+	done    []Detected
+	err     error
+	wg      sync.WaitGroup
 }
 
 // lateSlots bounds the finished detections waiting for a frame: should
@@ -61,6 +62,7 @@ func (d *AsyncDetect) Process(_ context.Context, f *Frame) error {
 		c := NewFrame(f.Seq, f.PTS, f.Mat.Clone(), nil)
 		c.Key, c.Describe, c.Tile, c.Cut = true, f.Describe, f.Tile, f.Cut
 		d.box.Put(c)
+		d.offered++
 		f.Key = false
 	}
 	d.mu.Lock()
@@ -73,6 +75,11 @@ func (d *AsyncDetect) Process(_ context.Context, f *Frame) error {
 	d.done = d.done[:0]
 	return nil
 }
+
+// Offered is how many keyframes were offered to the detector: each was
+// detected, dropped for a newer one, or still waiting when the run ended
+// (call it after the run).
+func (d *AsyncDetect) Offered() int { return d.offered }
 
 // Dropped is how many keyframes never reached the detector.
 func (d *AsyncDetect) Dropped() int { return d.box.Dropped() }

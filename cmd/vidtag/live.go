@@ -68,6 +68,11 @@ func runLive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// live honours every setting it takes but one: it names faces as they
+	// come, so a look-ahead (from any source) is refused, not ignored.
+	if c.IsSet("lookahead") && s.Lookahead != 0 {
+		return usageErrorf("--lookahead %v: live names faces as they come and cannot look ahead; leave it out or set 0 (a config file shared with annotate keeps it in an annotate: or batch: section)", s.Lookahead)
+	}
 	headless := c.Bool("headless")
 	if !headless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
 		return fmt.Errorf("no display to open a window on (DISPLAY is not set); use --headless")
