@@ -68,6 +68,13 @@ const DefaultEventHold = 3 * time.Second
 // takes.
 const flowRing = 64
 
+// maxInFlight bounds the frames between the mailbox and the display. Each
+// step works on its own frame (so the steps overlap on several cores), but
+// a frame waiting in a queue only adds latency: when the pipeline falls
+// behind, the frames it cannot take are dropped at the mailbox, and the
+// latency stays that of a few frames' work.
+const maxInFlight = 3
+
 // Session runs capture and the pipeline; the caller shows the frames it
 // delivers (on the main thread, for a window) and hands each back.
 type Session struct {
@@ -76,6 +83,7 @@ type Session struct {
 	log      *zap.Logger
 	cap      *capture
 	frames   *pipeline.Mailbox[*stages.Frame] // capture -> pipeline: the newest frame wins
+	inFlight chan struct{}                    // a slot per frame between the mailbox and the display
 	out      chan *stages.Frame
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -117,7 +125,7 @@ func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	s := &Session{opt: opt, env: env, log: log, cap: c, cancel: cancel, out: make(chan *stages.Frame, 1),
-		frames: pipeline.NewMailbox[*stages.Frame](), events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
+		frames: pipeline.NewMailbox[*stages.Frame](), inFlight: make(chan struct{}, maxInFlight), events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
 	s.stats.init(c.fps)
 	log.Info("live", zap.Stringer("source", opt.Source), zap.String("size", fmt.Sprintf("%dx%d", c.w, c.h)), zap.Float64("fps", c.fps),
 		zap.Int("detect_every", opt.Tag.DetectEvery), zap.Float64("cut_threshold", opt.Tag.CutThreshold))
@@ -195,6 +203,7 @@ func (s *Session) steps(ctx context.Context) ([]pipeline.Step[*stages.Frame], fu
 		case <-ctx.Done():
 			g.Release()
 		}
+		<-s.inFlight
 		return nil
 	})))
 	return steps, func() error {
@@ -214,6 +223,11 @@ func (s *Session) steps(ctx context.Context) ([]pipeline.Step[*stages.Frame], fu
 // next is the pipeline's source: the newest frame capture has left, io.EOF
 // once capture has ended.
 func (s *Session) next(ctx context.Context) (*stages.Frame, error) {
+	select { // a slot first: meanwhile capture replaces the waiting frame
+	case s.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	f, ok := s.frames.Take(ctx)
 	if !ok {
 		if ctx.Err() != nil {
