@@ -353,14 +353,14 @@ func (s *Session) record(ctx context.Context, f *stages.Frame) error {
 
 func (s *Session) write(ctx context.Context, f *stages.Frame) error {
 	if s.recorder == nil {
-		even := s.cap.w%2 == 0 && s.cap.h%2 == 0
-		w, err := media.NewWriter(media.WriterOptions{Path: s.opt.Record, Width: s.cap.w, Height: s.cap.h,
-			FrameRate: media.Rational{Num: int(math.Round(s.cap.fps * 1000)), Den: 1000},
-			Preset:    annotate.EncoderPreset(s.opt.Tag.Preset, s.cap.w, s.cap.h), CRF: s.opt.Tag.CRF, Force: s.opt.Force, I420: even})
+		tag := s.opt.Tag
+		tag.Force = s.opt.Force
+		wo := annotate.VideoWriter(tag, s.opt.Record, s.cap.w, s.cap.h, media.Rational{Num: int(math.Round(s.cap.fps * 1000)), Den: 1000})
+		w, err := media.NewWriter(wo)
 		if err != nil {
 			return err
 		}
-		s.recorder, s.encode = w, stages.NewEncode(w, even)
+		s.recorder, s.encode = w, stages.NewEncode(w, wo.I420)
 	}
 	return s.encode.Process(ctx, f)
 }
