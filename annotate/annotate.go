@@ -171,6 +171,15 @@ func EncoderPreset(preset string, w, h int) string {
 	return "veryfast"
 }
 
+// VideoWriter is the MP4 writer set-up annotate and live share: w x h
+// frames at rate to path, with opt's encoder settings (EncoderPreset, CRF,
+// threads), handed over as planar YUV 4:2:0 when both sides are even
+// (stages.Encode converts).
+func VideoWriter(opt Options, path string, w, h int, rate media.Rational) media.WriterOptions {
+	return media.WriterOptions{Path: path, Width: w, Height: h, FrameRate: rate, Preset: EncoderPreset(opt.Preset, w, h),
+		CRF: opt.CRF, Force: opt.Force, Threads: opt.EncoderThreads, I420: w%2 == 0 && h%2 == 0}
+}
+
 // Result describes a finished (or truncated) run.
 type Result struct {
 	Input, Output, Sidecar string
@@ -359,10 +368,8 @@ func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
 	// Outputs, all under temporary names until the end.
 	var video *media.Writer
 	if !opt.SidecarOnly {
-		wo := media.WriterOptions{Path: opt.Output, Width: info.Width, Height: info.Height, FrameRate: info.FrameRate,
-			Start: info.VideoStart, Preset: EncoderPreset(opt.Preset, info.Width, info.Height), CRF: opt.CRF, Force: opt.Force,
-			Threads: opt.EncoderThreads, TimeScale: info.TimeBase.Den,
-			I420: info.Width%2 == 0 && info.Height%2 == 0}
+		wo := VideoWriter(opt, opt.Output, info.Width, info.Height, info.FrameRate)
+		wo.Start, wo.TimeScale = info.VideoStart, info.TimeBase.Den
 		if w, h := media.EncodedSize(info.Width, info.Height); w != info.Width || h != info.Height {
 			log.Info("odd frame size: the video gets a black column on the right or row at the bottom; the sidecar keeps the source's pixels",
 				zap.String("source", fmt.Sprintf("%dx%d", info.Width, info.Height)), zap.String("video", fmt.Sprintf("%dx%d", w, h)))

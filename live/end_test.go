@@ -13,10 +13,13 @@ import (
 	"github.com/vidtag/vidtag/internal/testenv"
 )
 
-// TestEndOfStreamNeedsNoSpareSlots plays short files to their end with no
-// room for unread detections: a detection that finishes after tracking
-// has stopped must be dropped, not block the detector (and the session)
-// for ever. The time bound only catches that hang.
+// TestEndOfStreamNeedsNoSpareSlots plays short files to their end: a
+// detection that finishes after the last frame has left the pipeline must
+// be dropped, not block the detector (and the session) for ever. The
+// detector keeps its finished detections in a bounded list that never
+// blocks (stages.AsyncDetect); detect-every 1 offers it every frame, so
+// one is nearly always in flight when the file ends. The time bound only
+// catches a hang.
 func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "faces.mp4")
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
@@ -24,14 +27,14 @@ func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	defer func(n int) { resultSlots = n }(resultSlots)
-	resultSlots = 0
 	pool := testengine.Pool(t, 1)
 	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
 	for i := range 3 {
 		done := make(chan error, 1)
 		go func() {
-			_, err := RunHeadless(context.Background(), env, Options{Source: Source{Camera: -1, Input: clip}, Tag: annotate.Defaults()})
+			opt := Options{Source: Source{Camera: -1, Input: clip}, Tag: annotate.Defaults()}
+			opt.Tag.DetectEvery = 1
+			_, err := RunHeadless(context.Background(), env, opt)
 			done <- err
 		}()
 		select {

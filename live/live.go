@@ -1,17 +1,21 @@
 // Package live tags a camera, a stream or a file as it plays, with bounded
-// latency. Its shape:
+// latency. It runs on the same runner (package pipeline) and the same
+// stages as annotate; steps (below) is the whole shape:
 //
-//	capture ──every frame──► track ─► (blur) ─► draw ─► (record) ─► display
-//	   │                       ▲
-//	   └─newest frame only─► detect (in its own time)
-//	     (leaky mailbox)       │
-//	                           └─ results, carried forward to the current
-//	                              frame by optical flow
+//	capture ─► mailbox ─► schedule ─► detect ─► track ─► blur ─► draw ─► record ─► show
+//	(camera,   newest     keyframes,  async:     flow +    (policy)  boxes,  (--record)  overlay,
+//	 stream,   frame      shot cuts   newest     identity,           names,  MP4         hand to
+//	 file)     wins                   keyframe   causal              events              the display
+//	                                      │         ▲
+//	                                      └─────────┘ detections made on an earlier frame,
+//	                                                  carried to the current one by optical flow
 //
-// Capture never waits for detection: the detector takes the newest frame
-// when it is free and older ones are dropped (and counted). Every captured
-// frame is shown promptly with the newest boxes and names, which follow the
-// faces between detections. Names are decided causally (no look-ahead).
+// Capture never waits: it leaves each frame in a leaky mailbox, where a
+// newer frame replaces one the pipeline has not taken (counted as not
+// shown). The detector runs beside the pipeline (stages.AsyncDetect): it
+// takes the newest keyframe when it is free, and its answer joins the
+// frame then passing, carried forward from the frame it was made on.
+// Names are decided causally (the tracker's look-ahead is 0).
 package live
 
 import (
@@ -19,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"math"
 	"sort"
@@ -27,7 +30,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/identity"
@@ -42,7 +44,10 @@ import (
 type Options struct {
 	Source Source
 	// Tag holds the detection, naming and encoding settings (Input,
-	// Output, Sidecar and Report are not used).
+	// Output, Sidecar and Report are not used). DetectEvery,
+	// DescribeEvery and CutThreshold drive the schedule as in annotate;
+	// Lookahead is not used: live names causally (the CLI rejects a
+	// look-ahead for live).
 	Tag    annotate.Options
 	Record string    // also write the annotated stream to this MP4
 	Force  bool      // replace an existing recording
@@ -58,19 +63,31 @@ type Options struct {
 // the head: one appearance is one enter and one leave.
 const DefaultEventHold = 3 * time.Second
 
-// Session runs capture, detection and tracking; the caller shows the frames
-// it delivers (on the main thread, for a window) and hands each back.
+// flowRing is how many recent flow images the tracker keeps to carry a
+// late detection forward: over 2 s at 30 fps, far more than a detection
+// takes.
+const flowRing = 64
+
+// maxInFlight bounds the frames between the mailbox and the display. Each
+// step works on its own frame (so the steps overlap on several cores), but
+// a frame waiting in a queue only adds latency: when the pipeline falls
+// behind, the frames it cannot take are dropped at the mailbox, and the
+// latency stays that of a few frames' work.
+const maxInFlight = 3
+
+// Session runs capture and the pipeline; the caller shows the frames it
+// delivers (on the main thread, for a window) and hands each back.
 type Session struct {
 	opt      Options
 	env      *annotate.Env
 	log      *zap.Logger
 	cap      *capture
+	frames   *pipeline.Mailbox[*stages.Frame] // capture -> pipeline: the newest frame wins
+	inFlight chan struct{}                    // a slot per frame between the mailbox and the display
 	out      chan *stages.Frame
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	mailbox  *pipeline.Mailbox[*stages.Frame]
-	results  chan detection
-	tracked  chan struct{} // closed when tracking stops reading results
+	detect   *stages.AsyncDetect
 	recorder *media.Writer
 	encode   *stages.Encode
 	events   *eventLog
@@ -84,20 +101,9 @@ type Session struct {
 	Recorded int
 }
 
-// resultSlots is the room for detections tracking has not taken yet. The
-// end of the stream does not depend on it: a detection finished after
-// tracking has stopped is dropped, not sent (see detectLoop).
-var resultSlots = 4
-
-// detection is the detector's answer for one frame.
-type detection struct {
-	seq  int
-	dets []recog.Detection
-}
-
-// Start opens the source and starts the session's goroutines. Frames()
-// delivers annotated frames until the source ends, the context is
-// cancelled or Stop is called.
+// Start opens the source and starts the session: capture, and the
+// pipeline. Frames() delivers annotated frames until the source ends, the
+// context is cancelled or Stop is called.
 func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error) {
 	log := opt.Log
 	if log == nil {
@@ -118,18 +124,118 @@ func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Session{opt: opt, env: env, log: log, cap: c, cancel: cancel,
-		out: make(chan *stages.Frame, 1), mailbox: pipeline.NewMailbox[*stages.Frame](), results: make(chan detection, resultSlots),
-		tracked: make(chan struct{}), events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
+	s := &Session{opt: opt, env: env, log: log, cap: c, cancel: cancel, out: make(chan *stages.Frame, 1),
+		frames: pipeline.NewMailbox[*stages.Frame](), inFlight: make(chan struct{}, maxInFlight), events: newEventLog(opt.Events, opt.EventHold), start: time.Now()}
 	s.stats.init(c.fps)
-	log.Info("live", zap.Stringer("source", opt.Source), zap.String("size", fmt.Sprintf("%dx%d", c.w, c.h)), zap.Float64("fps", c.fps))
+	log.Info("live", zap.Stringer("source", opt.Source), zap.String("size", fmt.Sprintf("%dx%d", c.w, c.h)), zap.Float64("fps", c.fps),
+		zap.Int("detect_every", opt.Tag.DetectEvery), zap.Float64("cut_threshold", opt.Tag.CutThreshold))
 
-	frames := make(chan *stages.Frame, 2)
-	s.wg.Add(3)
-	go s.captureLoop(ctx, frames)
-	go s.detectLoop(ctx)
-	go s.trackLoop(ctx, frames)
+	steps, closeSteps := s.steps(ctx)
+	s.wg.Add(2)
+	go s.captureLoop(ctx)
+	go func() {
+		defer s.wg.Done()
+		defer close(s.out)
+		defer func() {
+			if err := closeSteps(); err != nil && ctx.Err() == nil {
+				s.fail(err)
+			}
+		}()
+		// Queues of one: a frame waiting in a queue only adds latency; the
+		// mailbox in front drops what the pipeline cannot take.
+		_, err := pipeline.Run[*stages.Frame](ctx, pipeline.SourceFunc[*stages.Frame](s.next), steps, pipeline.Options{Queue: 1})
+		s.events.close(0)
+		if err != nil && ctx.Err() == nil { // not a stop: a step failed
+			s.fail(err)
+		}
+	}()
 	return s, nil
+}
+
+// steps is live's pipeline, every step in order, and a function that
+// closes them after the run.
+func (s *Session) steps(ctx context.Context) ([]pipeline.Step[*stages.Frame], func() error) {
+	tag := s.opt.Tag
+	schedule := stages.NewSchedule(tag.DetectEvery, tag.CutThreshold)
+	schedule.DescribeEvery = tag.DescribeEvery
+	var convert *stages.Convert // the JPEG go-face reads, for HOG only
+	if tag.Detector == recog.HOGName {
+		scale, _ := stages.DetectScale(s.cap.w, s.cap.h, tag.MinFace, tag.DetectPixels)
+		convert = stages.NewConvert(scale, tag.JPEGQuality)
+	}
+	s.detect = stages.NewAsyncDetect(ctx, s.env.Engines, tag.DescribeEvery, convert, s.stats.detected)
+
+	cfg := track.DefaultConfig()
+	tol, how := annotate.Tolerance(tag.Tolerance, s.env.Gallery)
+	s.log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
+	cfg.Rule, cfg.MaxMisses = identity.DefaultRule(tol), tag.MaxMisses
+	tracker := stages.NewTrack(cfg, s.env.Gallery, s.cap.w, s.cap.h, 0)
+	tracker.Keep = flowRing
+
+	draw := stages.NewDraw(s.cap.h)
+	draw.BlurredLabels = tag.BlurLabels
+	overlay := newOverlay(s.cap.h)
+
+	steps := []pipeline.Step[*stages.Frame]{
+		pipeline.Serial[*stages.Frame]("schedule", schedule),
+		pipeline.Serial[*stages.Frame]("detect", s.detect),
+		pipeline.Hold[*stages.Frame]("track", tracker),
+	}
+	var hide *stages.Blur // the window and the recording alike
+	if tag.Blur.On() {
+		hide = stages.NewBlur(tag.Blur, tag.BlurStyle)
+		steps = append(steps, pipeline.Serial[*stages.Frame]("blur", hide))
+	}
+	steps = append(steps, pipeline.Serial[*stages.Frame]("draw", pipeline.StageFunc[*stages.Frame](func(ctx context.Context, f *stages.Frame) error {
+		s.events.update(f)
+		return draw.Process(ctx, f)
+	})))
+	if s.opt.Record != "" {
+		steps = append(steps, pipeline.Serial[*stages.Frame]("record", pipeline.StageFunc[*stages.Frame](s.record)))
+	}
+	steps = append(steps, pipeline.Serial[*stages.Frame]("show", pipeline.StageFunc[*stages.Frame](func(ctx context.Context, f *stages.Frame) error {
+		overlay.draw(f, s.stats.live())
+		// The display owns the frame from here: the runner releases an
+		// empty husk.
+		g := f.Move()
+		select {
+		case s.out <- g:
+		case <-ctx.Done():
+			g.Release()
+		}
+		<-s.inFlight
+		return nil
+	})))
+	return steps, func() error {
+		err := s.detect.Close()
+		schedule.Close()
+		if convert != nil {
+			convert.Close()
+		}
+		tracker.Close()
+		if hide != nil {
+			hide.Close()
+		}
+		return err
+	}
+}
+
+// next is the pipeline's source: the newest frame capture has left, io.EOF
+// once capture has ended.
+func (s *Session) next(ctx context.Context) (*stages.Frame, error) {
+	select { // a slot first: meanwhile capture replaces the waiting frame
+	case s.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	f, ok := s.frames.Take(ctx)
+	if !ok {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, io.EOF
+	}
+	return f, nil
 }
 
 // Frames delivers annotated frames in order; it closes when the session
@@ -152,6 +258,7 @@ func (s *Session) Stop() { s.cancel() }
 // end; a source that cannot be read is an error.
 func (s *Session) Wait() (*Report, error) {
 	s.wg.Wait()
+	s.cancel()
 	s.cap.close()
 	if s.encode != nil {
 		s.encode.Close()
@@ -172,7 +279,7 @@ func (s *Session) Wait() (*Report, error) {
 			s.recorder.Abort()
 		}
 	}
-	rep := s.stats.report(time.Since(s.start), s.mailbox.Dropped())
+	rep := s.stats.report(time.Since(s.start), s.detect.Offered(), s.detect.Dropped(), s.frames.Dropped())
 	rep.Source = s.opt.Source.String()
 	if e := s.failed(); e != nil {
 		return rep, e
@@ -209,13 +316,12 @@ func (s *Session) failed() error {
 	return s.err
 }
 
-// captureLoop reads frames, leaves a copy of each in the detector's mailbox
-// and passes it on to tracking. It never waits for either: if tracking has
-// fallen behind, the frame is dropped (it would only add latency).
-func (s *Session) captureLoop(ctx context.Context, frames chan<- *stages.Frame) {
+// captureLoop reads frames and leaves each in the pipeline's mailbox. It
+// never waits for the pipeline: a frame not yet taken when the next one
+// comes is dropped (showing it would only add latency).
+func (s *Session) captureLoop(ctx context.Context) {
 	defer s.wg.Done()
-	defer close(frames)
-	defer s.mailbox.Close()
+	defer s.frames.Close()
 	for {
 		f, err := s.cap.next(ctx)
 		if err == nil && ctx.Err() != nil {
@@ -230,226 +336,33 @@ func (s *Session) captureLoop(ctx context.Context, frames chan<- *stages.Frame) 
 			return
 		}
 		s.stats.captured()
-		d := stages.NewFrame(f.Seq, f.PTS, f.Mat.Clone(), nil)
-		d.Captured = f.Captured
-		s.mailbox.Put(d)
-		select {
-		case frames <- f:
-		default:
-			s.stats.displayDrop()
-			f.Release()
-		}
+		s.frames.Put(f)
 	}
-}
-
-// detectLoop runs the detector on the newest frame whenever it is free.
-func (s *Session) detectLoop(ctx context.Context) {
-	defer s.wg.Done()
-	defer close(s.results)
-	var convert *stages.Convert // the JPEG go-face reads, for HOG only
-	if s.opt.Tag.Detector == recog.HOGName {
-		scale, _ := stages.DetectScale(s.cap.w, s.cap.h, s.opt.Tag.MinFace, s.opt.Tag.DetectPixels)
-		convert = stages.NewConvert(scale, s.opt.Tag.JPEGQuality)
-		defer convert.Close()
-	}
-	detect := &stages.Detect{Pool: s.env.Engines}
-	for {
-		f, ok := s.mailbox.Take(ctx)
-		if !ok {
-			return
-		}
-		f.Key, f.Describe = true, true
-		var err error
-		if convert != nil {
-			err = convert.Process(ctx, f)
-		}
-		if err == nil {
-			err = detect.Process(ctx, f)
-		}
-		dets, seq := f.Detections, f.Seq
-		f.Release()
-		if err != nil {
-			if ctx.Err() == nil {
-				s.fail(err)
-			}
-			return
-		}
-		s.stats.detected()
-		select {
-		case s.results <- detection{seq: seq, dets: dets}:
-		case <-s.tracked: // the stream ended: nothing will read it
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// trackLoop moves the faces onto every frame, merges detections as they
-// arrive, draws, records, and hands the frame to the display.
-func (s *Session) trackLoop(ctx context.Context, frames <-chan *stages.Frame) {
-	defer s.wg.Done()
-	defer close(s.out)
-	defer close(s.tracked)
-	defer func() {
-		for f := range frames { // after a stop: release what capture still sends
-			f.Release()
-		}
-	}()
-	cfg := track.DefaultConfig()
-	tol, how := annotate.Tolerance(s.opt.Tag.Tolerance, s.env.Gallery)
-	s.log.Info("identity", zap.Float64("tolerance", tol), zap.String("picked", how))
-	cfg.Rule, cfg.MaxMisses = identity.DefaultRule(tol), s.opt.Tag.MaxMisses
-	tr := track.New(cfg, s.env.Gallery)
-	flow := stages.NewFlow(s.cap.w, s.cap.h)
-	defer flow.Close()
-	greys := newGreyRing(64)
-	defer greys.close()
-	draw := stages.NewDraw(s.cap.h)
-	draw.BlurredLabels = s.opt.Tag.BlurLabels
-	var hide *stages.Blur // the window and the recording alike
-	if s.opt.Tag.Blur.On() {
-		hide = stages.NewBlur(s.opt.Tag.Blur, s.opt.Tag.BlurStyle)
-		defer hide.Close()
-	}
-	overlay := newOverlay(s.cap.h)
-	var boxes []image.Rectangle
-	prevSeq := -1
-
-	for f := range frames {
-		if ctx.Err() != nil {
-			f.Release()
-			continue
-		}
-		grey := greys.add(f.Seq)
-		flow.Prepare(f.Mat, grey)
-		if prev, ok := greys.get(prevSeq); ok && len(tr.Tracks()) > 0 {
-			boxes = boxes[:0]
-			for _, tk := range tr.Tracks() {
-				boxes = append(boxes, tk.Box)
-			}
-			moved, ok := flow.Move(*prev, *grey, boxes)
-			i := 0
-			tr.Move(func(*track.Track) (image.Rectangle, bool) {
-				defer func() { i++ }()
-				return moved[i], ok[i]
-			})
-		}
-		prevSeq = f.Seq
-		// Detections were made on an earlier frame: carry their boxes to
-		// this one with the same flow, then merge them.
-		for pending := true; pending; {
-			select {
-			case d, ok := <-s.results:
-				if !ok {
-					pending = false
-					break
-				}
-				dets := make([]track.Detection, len(d.dets))
-				for i, det := range d.dets {
-					dets[i] = track.Detection{Box: det.Box, Descriptor: det.Descriptor, Described: det.Described, Score: det.Score}
-				}
-				if from, ok := greys.get(d.seq); ok && d.seq != f.Seq && len(dets) > 0 {
-					boxes = boxes[:0]
-					for _, det := range dets {
-						boxes = append(boxes, det.Box)
-					}
-					moved, ok := flow.Move(*from, *grey, boxes)
-					for i := range dets {
-						if ok[i] {
-							dets[i].Box = moved[i]
-						}
-					}
-				}
-				tr.Observe(f.Seq, dets)
-			default:
-				pending = false
-			}
-		}
-		f.Faces = f.Faces[:0]
-		for _, tk := range tr.Tracks() {
-			m := tk.Label()
-			f.Faces = append(f.Faces, stages.Face{Box: tk.Box, Track: tk.ID, Label: m.Label, Known: m.Known, Distance: m.Distance,
-				Margin: m.Margin, Crowd: m.Crowd})
-		}
-		s.events.update(f)
-		if hide != nil {
-			hide.Process(ctx, f)
-		}
-		draw.Process(ctx, f)
-		if s.opt.Record != "" {
-			if err := s.record(ctx, f); err != nil {
-				if ctx.Err() != nil {
-					f.Release()
-					continue
-				}
-				s.errMu.Lock()
-				s.recErr = s.err == nil
-				s.errMu.Unlock()
-				s.fail(err)
-				f.Release()
-				continue
-			}
-		}
-		overlay.draw(f, s.stats.live())
-		select {
-		case s.out <- f:
-		case <-ctx.Done():
-			f.Release()
-		}
-	}
-	s.events.close(prevSeq)
 }
 
 // record writes the annotated frame (before the overlay) to the MP4.
 func (s *Session) record(ctx context.Context, f *stages.Frame) error {
+	err := s.write(ctx, f)
+	if err != nil && ctx.Err() == nil {
+		s.errMu.Lock()
+		s.recErr = s.err == nil
+		s.errMu.Unlock()
+	}
+	return err
+}
+
+func (s *Session) write(ctx context.Context, f *stages.Frame) error {
 	if s.recorder == nil {
-		even := s.cap.w%2 == 0 && s.cap.h%2 == 0
-		w, err := media.NewWriter(media.WriterOptions{Path: s.opt.Record, Width: s.cap.w, Height: s.cap.h,
-			FrameRate: media.Rational{Num: int(math.Round(s.cap.fps * 1000)), Den: 1000},
-			Preset:    annotate.EncoderPreset(s.opt.Tag.Preset, s.cap.w, s.cap.h), CRF: s.opt.Tag.CRF, Force: s.opt.Force, I420: even})
+		tag := s.opt.Tag
+		tag.Force = s.opt.Force
+		wo := annotate.VideoWriter(tag, s.opt.Record, s.cap.w, s.cap.h, media.Rational{Num: int(math.Round(s.cap.fps * 1000)), Den: 1000})
+		w, err := media.NewWriter(wo)
 		if err != nil {
 			return err
 		}
-		s.recorder, s.encode = w, stages.NewEncode(w, even)
+		s.recorder, s.encode = w, stages.NewEncode(w, wo.I420)
 	}
 	return s.encode.Process(ctx, f)
-}
-
-// greyRing keeps the flow images of the last frames, by frame number, so a
-// detection made on an older frame can be carried to the current one.
-type greyRing struct {
-	mats []gocv.Mat
-	seqs []int
-}
-
-func newGreyRing(n int) *greyRing {
-	r := &greyRing{mats: make([]gocv.Mat, n), seqs: make([]int, n)}
-	for i := range r.mats {
-		r.mats[i] = gocv.NewMat()
-		r.seqs[i] = -1
-	}
-	return r
-}
-
-func (r *greyRing) add(seq int) *gocv.Mat {
-	i := seq % len(r.mats)
-	r.seqs[i] = seq
-	return &r.mats[i]
-}
-
-func (r *greyRing) get(seq int) (*gocv.Mat, bool) {
-	if seq < 0 {
-		return nil, false
-	}
-	i := seq % len(r.mats)
-	return &r.mats[i], r.seqs[i] == seq
-}
-
-func (r *greyRing) close() {
-	for _, m := range r.mats {
-		m.Close()
-	}
 }
 
 // eventLog writes enter and leave events. A known person is one

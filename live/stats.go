@@ -16,8 +16,9 @@ type Report struct {
 	SourceFPS      float64            `json:"source_fps"`
 	FramesCaptured int                `json:"frames_captured"`
 	FramesShown    int                `json:"frames_shown"`
-	FramesDropped  int                `json:"frames_dropped"`   // never reached the detector (it only takes the newest)
-	FramesLate     int                `json:"frames_not_shown"` // dropped because drawing had fallen behind
+	Keyframes      int                `json:"keyframes"`        // frames offered to the detector (schedule: detect-every, cuts)
+	FramesDropped  int                `json:"frames_dropped"`   // keyframes that never reached the detector (it only takes the newest)
+	FramesLate     int                `json:"frames_not_shown"` // dropped because the pipeline had fallen behind
 	Detections     int                `json:"detections"`       // frames the detector ran on
 	DisplayFPS     float64            `json:"display_fps"`      // frames shown per second
 	DetectFPS      float64            `json:"detect_fps"`       // detector runs per second
@@ -35,15 +36,15 @@ type Latency struct {
 // stats counts frames and latencies; shown is called from the display
 // thread, the rest from the session's goroutines.
 type stats struct {
-	mu                                 sync.Mutex
-	fps                                float64
-	captures, shows, lates, detections int
-	hist                               []int // latency histogram, 0.1 ms buckets
-	maxLat                             time.Duration
-	first, last                        time.Time
-	recentShows, recentDets            []time.Time
-	lastLat                            time.Duration
-	people                             map[string]float64
+	mu                          sync.Mutex
+	fps                         float64
+	captures, shows, detections int
+	hist                        []int // latency histogram, 0.1 ms buckets
+	maxLat                      time.Duration
+	first, last                 time.Time
+	recentShows, recentDets     []time.Time
+	lastLat                     time.Duration
+	people                      map[string]float64
 }
 
 const histBucket = 100 * time.Microsecond
@@ -60,8 +61,6 @@ func (s *stats) captured() {
 	}
 	s.mu.Unlock()
 }
-
-func (s *stats) displayDrop() { s.mu.Lock(); s.lates++; s.mu.Unlock() }
 
 func (s *stats) detected() {
 	s.mu.Lock()
@@ -121,11 +120,14 @@ func (s *stats) percentile(p float64) float64 {
 	return 0
 }
 
-func (s *stats) report(_ time.Duration, dropped int) *Report {
+// report sums up the session: dropped keyframes never reached the
+// detector, late frames were replaced in the pipeline's mailbox by newer
+// ones before the pipeline could take them.
+func (s *stats) report(_ time.Duration, keyframes, dropped, late int) *Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := &Report{SourceFPS: round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, FramesDropped: dropped,
-		FramesLate: s.lates, Detections: s.detections, People: map[string]float64{}}
+	r := &Report{SourceFPS: round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, Keyframes: keyframes, FramesDropped: dropped,
+		FramesLate: late, Detections: s.detections, People: map[string]float64{}}
 	if !s.first.IsZero() && s.last.After(s.first) {
 		secs := s.last.Sub(s.first).Seconds()
 		r.Seconds = round(secs, 3)

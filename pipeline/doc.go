@@ -8,7 +8,10 @@
 //     must not keep it after Process returns.
 //   - Sending an item downstream hands it over. The runner calls Release
 //     exactly once for every item the Source produced: after the last step,
-//     or when the item is dropped because the run stopped.
+//     or when the item is dropped because the run stopped. A last step that
+//     passes an item out of the run (live's display) moves its contents to a
+//     new item the receiver owns (stages.Frame.Move) and leaves the runner
+//     an empty one, whose Release does nothing.
 //   - A Holder step may keep items to look ahead (a tracker that labels a
 //     frame with what the next second shows); it returns them, in order, and
 //     hands back whatever it still holds when the run ends or stops.

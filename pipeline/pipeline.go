@@ -52,7 +52,8 @@ type Holder[T Item] interface {
 
 // Step is one named stage: one worker, several workers in parallel (one item
 // each, order kept), or a Holder. Each worker is its own Stage value, so a
-// worker may hold state that is not safe to share (a go-face Recognizer).
+// worker may hold state that is not safe to share (a scratch Mat; detector
+// engines are lent by a pool instead, see stages.Detect).
 type Step[T Item] struct {
 	Name    string
 	Workers []Stage[T]

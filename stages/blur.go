@@ -10,8 +10,8 @@ import (
 // Blur hides the faces its policy names (package blur): listed faces and
 // unlisted ones alike, each over its box padded by blur.Scale. It marks
 // each listed face Blurred, for the sidecar and the drawing, and the frame
-// Blur. annotate runs it as a step between tracking and the sidecar; live
-// calls Process on each frame before drawing. It is not safe for
+// Blur. annotate runs it as a step between tracking and the sidecar, live
+// between tracking and drawing. It is not safe for
 // concurrent use; Close it after the run.
 type Blur struct {
 	Policy  blur.Policy

@@ -7,5 +7,6 @@
 // travelling on side channels. State that is not safe to share lives with
 // one owner: a scratch Mat in its stage value, a detector engine (models
 // that serialise their calls) in the pool that lends it to one worker at a
-// time.
+// time. annotate and live run these same steps (live detects asynchronously,
+// AsyncDetect, and tracks causally, Track.ObserveAt).
 package stages

@@ -44,8 +44,21 @@ type Frame struct {
 	// Blur: the blur step ran on this frame, so each face's Blurred is
 	// meaningful (and the sidecar says it).
 	Blur bool
+	// Late are detections made on earlier frames (live: the detector runs
+	// beside the pipeline and finishes frames later); the tracker carries
+	// them to this frame by optical flow (Track.ObserveAt).
+	Late []Detected
 
-	pool *MatPool // where Mat goes back on Release; nil: Release closes it
+	pool  *MatPool // where Mat goes back on Release; nil: Release closes it
+	moved bool     // Move handed the contents on: Release does nothing
+}
+
+// Detected is the detector's answer for frame Seq, attached to a later
+// frame.
+type Detected struct {
+	Seq        int
+	Detections []recog.Detection
+	Sees       func(box image.Rectangle) bool // where it looked (nil: everywhere)
 }
 
 // Face is one face in a frame.
@@ -84,6 +97,9 @@ func NewFrame(seq int, pts time.Duration, m gocv.Mat, pool *MatPool) *Frame {
 // Release frees the frame's native memory (or recycles its buffer). The
 // pipeline calls it exactly once.
 func (f *Frame) Release() {
+	if f.moved {
+		return
+	}
 	if f.pool != nil {
 		f.pool.Put(f.Mat)
 	} else {
@@ -94,6 +110,16 @@ func (f *Frame) Release() {
 		f.JPEG.Close()
 		f.JPEG = nil
 	}
+}
+
+// Move hands the frame's contents to a new Frame, which the receiver owns
+// and releases; f is left empty and its Release does nothing. A pipeline's
+// last step uses it to pass a frame out of the run (live: to the display)
+// while the runner still releases every item exactly once.
+func (f *Frame) Move() *Frame {
+	g := *f
+	*f = Frame{Seq: f.Seq, PTS: f.PTS, moved: true}
+	return &g
 }
 
 // MatPool recycles frame buffers. A 1080p frame is 6 MB; allocating one per

@@ -7,6 +7,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/track"
 )
 
@@ -21,10 +22,16 @@ import (
 //     is then followed backwards through the held frames, down to the
 //     keyframe before (where the detector did not see it) or a shot cut.
 //
-// With Lookahead 0 (live) names are decided causally and nothing is
-// backfilled.
+// With Lookahead 0 names are decided causally and nothing is backfilled
+// (a face found late cannot be followed back into frames already gone).
+// live runs it so, with detections that arrive late (Frame.Late): see
+// ObserveAt and Keep.
 type Track struct {
 	Lookahead int
+	// Keep is how many recent flow images are kept beyond the held frames
+	// (live: 64), so that a detection made on an older frame can be
+	// carried to the current one (ObserveAt). 0 keeps only the newest.
+	Keep int
 	// BlurBackfill follows a new track further back, for the blur only:
 	// past the keyframes where the detector missed the face (a small or
 	// turned face is often found a keyframe late), down to a shot cut, lost
@@ -39,11 +46,13 @@ type Track struct {
 	greys        map[int]gocv.Mat // flow image by frame number: held frames and the newest
 	spare        []gocv.Mat
 	boxes        []image.Rectangle
+	prevSeq      int // the frame pushed last (-1: none)
+	cutSeq       int // the last shot cut
 }
 
 // NewTrack makes the tracking step for w x h frames. Close it after the run.
 func NewTrack(cfg track.Config, g *gallery.Gallery, w, h, lookahead int) *Track {
-	return &Track{Lookahead: lookahead, tracker: track.New(cfg, g), flow: NewFlow(w, h), greys: map[int]gocv.Mat{}}
+	return &Track{Lookahead: lookahead, tracker: track.New(cfg, g), flow: NewFlow(w, h), greys: map[int]gocv.Mat{}, prevSeq: -1}
 }
 
 // Push moves the tracks onto f, merges f's detections, backfills new faces
@@ -53,14 +62,19 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	t.flow.Prepare(f.Mat, &grey)
 	t.greys[f.Seq] = grey
 
+	// The previous frame is the one pushed last: a live source drops
+	// frames, so it need not be f.Seq-1.
+	prev, hasPrev := t.greys[t.prevSeq]
+	t.prevSeq = f.Seq
 	if f.Cut {
 		t.tracker.Reset()
-	} else if tracks := t.tracker.Tracks(); len(tracks) > 0 {
+		t.cutSeq = f.Seq
+	} else if tracks := t.tracker.Tracks(); len(tracks) > 0 && hasPrev {
 		t.boxes = t.boxes[:0]
 		for _, tk := range tracks {
 			t.boxes = append(t.boxes, tk.Box)
 		}
-		moved, ok := t.flow.Move(t.greys[f.Seq-1], grey, t.boxes)
+		moved, ok := t.flow.Move(prev, grey, t.boxes)
 		i := 0
 		t.tracker.Move(func(*track.Track) (image.Rectangle, bool) {
 			defer func() { i++ }()
@@ -69,11 +83,12 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	}
 	detected := map[*track.Track]bool{}
 	if f.Key {
-		dets := make([]track.Detection, len(f.Detections))
-		for i, d := range f.Detections {
-			dets[i] = track.Detection{Box: d.Box, Descriptor: d.Descriptor, Described: d.Described, Score: d.Score}
+		for _, tk := range t.tracker.ObserveWhere(f.Seq, trackDetections(f.Detections), f.Sees) {
+			detected[tk] = true
 		}
-		for _, tk := range t.tracker.ObserveWhere(f.Seq, dets, f.Sees) {
+	}
+	for _, d := range f.Late {
+		for _, tk := range t.ObserveAt(f, d) {
 			detected[tk] = true
 		}
 	}
@@ -95,9 +110,9 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	}
 	// Keep the greys of the held frames and of the newest one (the next
 	// push moves from it).
-	keep := f.Seq
+	keep := f.Seq - t.Keep
 	if len(t.held) > 0 {
-		keep = t.held[0].Seq
+		keep = min(keep, t.held[0].Seq)
 	}
 	for seq, m := range t.greys {
 		if seq < keep {
@@ -106,6 +121,44 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 		}
 	}
 	return out, nil
+}
+
+// trackDetections converts the detector's answer for the tracker.
+func trackDetections(ds []recog.Detection) []track.Detection {
+	dets := make([]track.Detection, len(ds))
+	for i, d := range ds {
+		dets[i] = track.Detection{Box: d.Box, Descriptor: d.Descriptor, Described: d.Described, Score: d.Score}
+	}
+	return dets
+}
+
+// ObserveAt is the causal entry point for a detection made on an earlier
+// frame d.Seq that arrives with frame f (the newest, being pushed): each
+// box is carried from d.Seq to f by the same optical flow that moves the
+// tracks, from the flow images Keep retains, and then merged as if f had
+// been detected. A detection from before the last shot cut is dropped (its
+// faces belong to the previous shot); one older than the retained images
+// is merged where it was found. It returns the tracks the detection
+// matched or started.
+func (t *Track) ObserveAt(f *Frame, d Detected) []*track.Track {
+	if d.Seq < t.cutSeq || d.Seq > f.Seq {
+		return nil
+	}
+	dets := trackDetections(d.Detections)
+	from, okFrom := t.greys[d.Seq]
+	if d.Seq != f.Seq && okFrom && len(dets) > 0 {
+		t.boxes = t.boxes[:0]
+		for _, det := range dets {
+			t.boxes = append(t.boxes, det.Box)
+		}
+		moved, ok := t.flow.Move(from, t.greys[f.Seq], t.boxes)
+		for i := range dets {
+			if ok[i] {
+				dets[i].Box = moved[i]
+			}
+		}
+	}
+	return t.tracker.ObserveWhere(f.Seq, dets, d.Sees)
 }
 
 // backfill follows a track born on frame f backwards through the held

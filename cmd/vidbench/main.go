@@ -14,7 +14,10 @@
 //     face (its sidecar is the same as vidtag's, so it is not scored);
 //   - decode:   ffmpeg decoding the clip and nothing else;
 //   - index:    "vidtag batch --sidecar-only" on a folder holding the clip
-//     (archive indexing: sidecar and report, no video written).
+//     (archive indexing: sidecar and report, no video written);
+//   - live:     "vidtag live --headless" playing the Hamilton clip at its own
+//     rate: display fps, capture-to-display latency (p50, p95, max) and
+//     frames dropped, from the session's report (live.go).
 //
 // Scores come from ../shared/tools/eval_tags.py against the ground truth.
 //
@@ -23,6 +26,7 @@
 //	go run ./cmd/vidbench -batch -runs 3     (make bench-batch; see batch.go)
 //	go run ./cmd/vidbench -memory 4k,1080p,3min (make bench-memory; see memory.go)
 //	go run ./cmd/vidbench shards -pods 8,64  (make bench-shards; see shards.go)
+//	go run ./cmd/vidbench live -vidtag OLD,NEW (live only, binaries side by side; see live.go)
 package main
 
 import (
@@ -60,6 +64,15 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "shards" {
 		if err := shardsMain(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "vidbench shards:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "live" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := liveMain(ctx, os.Args[2:], os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "vidbench live:", err)
 			os.Exit(1)
 		}
 		return
@@ -125,7 +138,7 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	memory := fs.String("memory", "", "measure peak RSS and the RSS curve instead, on these cases (comma separated: 4k,1080p,3min,60min)")
 	clips := fs.String("clips", "short_hamilton_clip,obama_biden_720p,obama_1080p", "clips to measure")
 	extra := fs.String("vidtag-flags", "", "extra flags for vidtag annotate (space separated)")
-	only := fs.String("only", "", "run only these variants (comma separated: ceiling,naive-1x,naive-2x,vidtag,vidtag-blur,vidtag-hog,decode,index)")
+	only := fs.String("only", "", "run only these variants (comma separated: ceiling,naive-1x,naive-2x,vidtag,vidtag-blur,vidtag-hog,decode,index,live)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,6 +181,10 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "naive-2x scores stored in %s\n", c.reference)
 	}
 	printTargets(stdout, rows)
+	if c.only == nil || c.only["live"] {
+		fmt.Fprintln(stdout)
+		return benchLive(ctx, []string{c.vidtag}, c.data, c.models, c.out, []string{"short_hamilton_clip"}, c.runs, stdout)
+	}
 	return nil
 }
 

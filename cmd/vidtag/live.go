@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,7 +40,7 @@ func liveCommand() *cli.Command {
 		&cli.PathFlag{Name: "report", Usage: "write a JSON report here at the end"},
 		&cli.PathFlag{Name: "snapshots", Value: ".", Usage: "folder for PNG snapshots (key s)"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite an existing recording, events or report file"},
-	}, tagFlags()...), videoFlags()...)
+	}, liveTagFlags()...), videoFlags()...)
 	return &cli.Command{
 		Name:         "live",
 		Usage:        "tag a webcam, stream or file live, in a window or headless",
@@ -48,6 +49,19 @@ func liveCommand() *cli.Command {
 		OnUsageError: onUsageError,
 		Action:       runLive,
 	}
+}
+
+// liveTagFlags are the shared settings live honours: all but --lookahead
+// (live names faces as they come; its schedule, detector and tracker take
+// every other one).
+func liveTagFlags() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range tagFlags() {
+		if !slices.Contains(f.Names(), "lookahead") {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func runLive(c *cli.Context) error {
@@ -67,6 +81,14 @@ func runLive(c *cli.Context) error {
 	s, err := readSettings(c)
 	if err != nil {
 		return err
+	}
+	// live names faces as they come: it has no --lookahead (a config
+	// file's top-level lookahead is refused for it, "put it in a
+	// section"), and the environment's is refused too, not ignored.
+	if v := os.Getenv("VIDTAG_LOOKAHEAD"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d != 0 {
+			return usageErrorf("VIDTAG_LOOKAHEAD=%s: live names faces as they come and cannot look ahead; unset it for live", v)
+		}
 	}
 	headless := c.Bool("headless")
 	if !headless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {

@@ -1,0 +1,117 @@
+package stages
+
+import (
+	"context"
+	"image"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/recog"
+	"github.com/vidtag/vidtag/track"
+)
+
+// movingPatch draws frame i of a synthetic shot: a textured 48x48 patch
+// moving 4 px right a frame over a flat background. texture is the patch's
+// pixels (the same every frame, so optical flow can follow it).
+func movingPatch(texture gocv.Mat, i int) (gocv.Mat, image.Rectangle) {
+	m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
+	box := image.Rect(40+4*i, 96, 40+4*i+48, 96+48)
+	roi := m.Region(box)
+	texture.CopyTo(&roi)
+	roi.Close()
+	return m, box
+}
+
+// TestObserveAtCarriesLateDetections: a detection made on an earlier frame
+// (live's detector finishes frames late) is carried to the current frame
+// by optical flow before it is merged; one from before a shot cut is
+// dropped; one older than the kept flow images is merged where it was
+// found.
+func TestObserveAtCarriesLateDetections(t *testing.T) {
+	noise := gocv.NewMatWithSize(48, 48, gocv.MatTypeCV8UC3)
+	defer noise.Close()
+	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+	texture := gocv.NewMat()
+	defer texture.Close()
+	gocv.GaussianBlur(noise, &texture, image.Pt(5, 5), 0, 0, gocv.BorderReflect)
+
+	tests := []struct {
+		name     string
+		keep     int
+		cut      int // frame that starts a new shot (0: none)
+		detected int // the frame the detection was made on
+		wantAt   int // the frame whose box the face should have (-1: no face)
+	}{
+		{"carried forward", 64, 0, 4, 10},
+		{"same frame", 64, 0, 10, 10},
+		{"before a cut: dropped", 64, 6, 4, -1},
+		{"older than the kept flow images: merged where found", 2, 0, 4, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, 0)
+			tr.Keep = tt.keep
+			defer tr.Close()
+			boxes := map[int]image.Rectangle{}
+			var last *Frame
+			for i := 0; i <= 10; i++ {
+				m, box := movingPatch(texture, i)
+				boxes[i] = box
+				f := NewFrame(i, 0, m, nil)
+				f.Cut = i == tt.cut && tt.cut > 0
+				if i == 10 {
+					f.Late = []Detected{{Seq: tt.detected, Detections: []recog.Detection{{Box: boxes[tt.detected], Score: 0.99}}}}
+				}
+				out, err := tr.Push(context.Background(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(out) != 1 || out[0] != f {
+					t.Fatalf("frame %d: look-ahead 0 should pass each frame on at once, got %d", i, len(out))
+				}
+				if i < 10 {
+					f.Release()
+				}
+				last = f
+			}
+			defer last.Release()
+			if tt.wantAt < 0 {
+				if len(last.Faces)+len(last.Unlisted) != 0 {
+					t.Fatalf("faces %v, want none", last.Faces)
+				}
+				return
+			}
+			if len(last.Faces) != 1 {
+				t.Fatalf("faces %v, want one", last.Faces)
+			}
+			got, want := last.Faces[0].Box, boxes[tt.wantAt]
+			if d := got.Min.Sub(want.Min); d.X*d.X+d.Y*d.Y > 9 || !last.Faces[0].Detected {
+				t.Errorf("face at %v (detected %v), want near %v", got, last.Faces[0].Detected, want)
+			}
+		})
+	}
+}
+
+// TestFrameMove: a moved frame's husk releases nothing, and the new frame
+// owns the pixels (the matprofile leak tests count the Mats).
+func TestFrameMove(t *testing.T) {
+	var pool MatPool
+	defer pool.Close()
+	m := pool.Get()
+	f := NewFrame(3, 0, m, &pool)
+	f.Faces = []Face{{Label: "x"}}
+	g := f.Move()
+	f.Release()
+	if pool.Out() != 1 {
+		t.Fatalf("the husk's Release gave the Mat back: %d out", pool.Out())
+	}
+	if g.Seq != 3 || len(g.Faces) != 1 || len(f.Faces) != 0 {
+		t.Fatalf("moved %+v, husk %+v", g, f)
+	}
+	g.Release()
+	if pool.Out() != 0 {
+		t.Fatalf("%d Mats out after the receiver's Release", pool.Out())
+	}
+}
