@@ -25,6 +25,7 @@ import (
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/models"
 )
 
 // Tests for the cases of issue 14 ("data safety"), by its numbers.
@@ -353,9 +354,17 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	out := filepath.Join(root, "out")
 	os.Mkdir(out, 0o777)
 	os.Chmod(out, 0o777)
-	models := testenv.Models(t)
+	// The models, where the unprivileged user can read them whatever
+	// folder the repository is in (a checkout under a 0700 folder).
+	modelDir := filepath.Join(root, "models")
+	os.Mkdir(modelDir, 0o755)
+	for _, f := range models.Names() {
+		if err := linkOrCopy(filepath.Join(testenv.Models(t), f), filepath.Join(modelDir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	run := func(args ...string) (int, string) {
-		cmd := exec.Command(bin, append(args, "--models", models, "--log-level", "warn")...)
+		cmd := exec.Command(bin, append(args, "--models", modelDir, "--log-level", "warn")...)
 		cmd.Env = append(os.Environ(), "VIDTAG_CACHE=off")
 		if os.Geteuid() == 0 {
 			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
@@ -379,6 +388,9 @@ func TestBatchIsolatesFailures(t *testing.T) {
 	side := filepath.Join(out, "a.jsonl")
 	b, _ := os.ReadFile(side)
 	lines := strings.SplitAfter(string(b), "\n")
+	if len(lines) < 6 {
+		t.Fatalf("%s has %d lines", side, len(lines)-1)
+	}
 	os.WriteFile(side, []byte(strings.Join(lines[:5], "")), 0o644)
 	run("batch", in, "-o", out, "--known", known, "--sidecar-only")
 	if s := statuses(readJSON[batch.Report](t, filepath.Join(out, "batch-report.json"))); s["a.mp4"] != "ok" {
@@ -459,4 +471,17 @@ func TestEventsFileModeUnderUmask000(t *testing.T) {
 			t.Errorf("%s: %v, %v; want 0644", p, st.Mode().Perm(), err)
 		}
 	}
+}
+
+// linkOrCopy hard-links src to dst, or copies it across file systems,
+// readable by all.
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
 }
