@@ -23,21 +23,9 @@ import (
 // run over the complete folder redoes nothing, and the check does not
 // depend on --jobs.
 func TestBatchStrangersRevokeNames(t *testing.T) {
-	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
-	in, out := t.TempDir(), t.TempDir()
-	for _, name := range []string{"a.mp4", "b.mp4"} {
-		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
-			filepath.Join(in, name))
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg: %v\n%s", err, b)
-		}
-	}
-	pool := testengine.Pool(t, 2)
-	g := testengine.Known(t, pool)
-	tag := annotate.Defaults()
-	tag.Settings = "cohort-test"
-	opt := Options{In: in, Out: out, Jobs: 2, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,
-		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+	opt := twoHamiltonClips(t, "cohort-test")
+	opt.Jobs, opt.Shard = 2, Shard{Index: 0, Count: 1}
+	out := opt.Out
 	run := func() *Report {
 		t.Helper()
 		rep, err := Run(context.Background(), opt)
@@ -64,24 +52,7 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 
 	// Plant a look-alike stranger in b: a track of b that is Unknown, with
 	// the mean descriptor of a's Miranda track.
-	a, err := annotate.ReadTrackFile(filepath.Join(out, "a.tracks.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := annotate.ReadTrackFile(filepath.Join(out, "b.tracks.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range a.Tracks {
-		if tr.Label == "Lin-Manuel Miranda" {
-			b.Tracks = append(b.Tracks, annotate.TrackRecord{Track: 999, Label: gallery.Unknown, Observations: 3, Mean: tr.Mean}) // unnamed by its own video
-			break
-		}
-	}
-	raw, _ := json.Marshal(b)
-	if err := os.WriteFile(filepath.Join(out, "b.tracks.json"), raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	plantLookAlike(t, out)
 
 	opt.Jobs = 1
 	rep = run()
@@ -104,6 +75,52 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 		if v.Status != StatusSkipped || v.Rechecked {
 			t.Errorf("third run over a complete folder redid %s: %+v", v.Input, v)
 		}
+	}
+}
+
+// twoHamiltonClips makes a batch input of two 90-frame cuts of the
+// Hamilton clip (a.mp4, b.mp4: Miranda in both) and sidecar-only batch
+// options over it, with the shared known faces.
+func twoHamiltonClips(t *testing.T, settings string) Options {
+	t.Helper()
+	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
+	in, out := t.TempDir(), t.TempDir()
+	for _, name := range []string{"a.mp4", "b.mp4"} {
+		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
+			filepath.Join(in, name))
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v\n%s", err, b)
+		}
+	}
+	pool := testengine.Pool(t, 2)
+	g := testengine.Known(t, pool)
+	tag := annotate.Defaults()
+	tag.Settings = settings
+	return Options{In: in, Out: out, Jobs: 1, SidecarOnly: true, Tag: tag,
+		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+}
+
+// plantLookAlike adds to b's track file a stranger's track (unnamed by its
+// own video) with the mean descriptor of a's Miranda track.
+func plantLookAlike(t *testing.T, out string) {
+	t.Helper()
+	a, err := annotate.ReadTrackFile(filepath.Join(out, "a.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := annotate.ReadTrackFile(filepath.Join(out, "b.tracks.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range a.Tracks {
+		if tr.Label == "Lin-Manuel Miranda" {
+			b.Tracks = append(b.Tracks, annotate.TrackRecord{Track: 999, Label: gallery.Unknown, Observations: 3, Mean: tr.Mean})
+			break
+		}
+	}
+	raw, _ := json.Marshal(b)
+	if err := os.WriteFile(filepath.Join(out, "b.tracks.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -150,21 +167,8 @@ func readReport(t *testing.T, path string) annotate.Report {
 // folder's, once: a look-alike stranger planted in one shard's video takes
 // Miranda's name away in the other's, and a second pass changes nothing.
 func TestRecheckAllAcrossShards(t *testing.T) {
-	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
-	in, out := t.TempDir(), t.TempDir()
-	for _, name := range []string{"a.mp4", "b.mp4"} {
-		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
-			filepath.Join(in, name))
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg: %v\n%s", err, b)
-		}
-	}
-	pool := testengine.Pool(t, 2)
-	g := testengine.Known(t, pool)
-	tag := annotate.Defaults()
-	tag.Settings = "recheck-all-test"
-	opt := Options{In: in, Out: out, Jobs: 1, SidecarOnly: true, Tag: tag,
-		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+	opt := twoHamiltonClips(t, "recheck-all-test")
+	out := opt.Out
 	for i := 0; i < 2; i++ {
 		o := opt
 		o.Shard = Shard{Index: i, Count: 2}
@@ -172,24 +176,7 @@ func TestRecheckAllAcrossShards(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, err := annotate.ReadTrackFile(filepath.Join(out, "a.tracks.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := annotate.ReadTrackFile(filepath.Join(out, "b.tracks.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tr := range a.Tracks {
-		if tr.Label == "Lin-Manuel Miranda" {
-			b.Tracks = append(b.Tracks, annotate.TrackRecord{Track: 999, Label: gallery.Unknown, Observations: 3, Mean: tr.Mean})
-			break
-		}
-	}
-	raw, _ := json.Marshal(b)
-	if err := os.WriteFile(filepath.Join(out, "b.tracks.json"), raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	plantLookAlike(t, out)
 	opt.Shard = Shard{Index: 0, Count: 1}
 	redone, err := RecheckAll(context.Background(), opt)
 	if err != nil || len(redone) != 1 || redone[0] != "a.mp4" {
