@@ -31,47 +31,82 @@ type CNN struct {
 }
 
 // sharedHOG is one go-face Recognizer used by several engines in turn,
-// loaded with the first and closed with the last.
+// loaded with the first and closed with the last. It loads in the
+// background: dlib's models take about 0.8 s of one core, and a keyframe
+// needs them only when its faces are described, so the first engines
+// detect (UltraFace loads in 10 ms) while the other core loads dlib. A call
+// that needs the models waits for them.
 type sharedHOG struct {
 	dir  string
-	mu   sync.Mutex // held for each call into go-face
-	hog  *HOG
+	mu   sync.Mutex // held for each call into go-face, and for refs
 	refs int
+	load *hogLoad // the current load; nil when no engine holds the models
 }
 
-func (s *sharedHOG) acquire() error {
+// hogLoad is one background load of the dlib models.
+type hogLoad struct {
+	done chan struct{} // closed when hog or err is set
+	hog  *HOG
+	err  error
+}
+
+func (s *sharedHOG) acquire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.hog == nil {
-		hog, err := NewHOG(s.dir)
-		if err != nil {
-			return err
-		}
-		s.hog = hog
+	if s.load == nil {
+		l := &hogLoad{done: make(chan struct{})}
+		go func() {
+			defer close(l.done)
+			l.hog, l.err = NewHOG(s.dir)
+		}()
+		s.load = l
 	}
 	s.refs++
-	return nil
 }
 
 func (s *sharedHOG) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refs--; s.refs == 0 {
-		s.hog.Close()
-		s.hog = nil
+		l := s.load
+		s.load = nil
+		<-l.done // a load under way finishes before its models are freed
+		if l.hog != nil {
+			l.hog.Close()
+		}
 	}
 }
 
+// loaded waits for the models; the caller holds a reference.
+func (s *sharedHOG) loaded() (*HOG, error) {
+	s.mu.Lock()
+	l := s.load
+	s.mu.Unlock()
+	<-l.done
+	if l.err != nil {
+		return nil, fmt.Errorf("load the dlib models: %w", l.err)
+	}
+	return l.hog, nil
+}
+
 func (s *sharedHOG) recognize(jpeg []byte, scale float64) ([]Detection, error) {
+	hog, err := s.loaded()
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.hog.Recognize(jpeg, scale)
+	return hog.Recognize(jpeg, scale)
 }
 
 func (s *sharedHOG) facesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	hog, err := s.loaded()
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.hog.FacesInPhoto(path, maxPixels)
+	return hog.FacesInPhoto(path, maxPixels)
 }
 
 const (
@@ -96,10 +131,7 @@ func newCNN(model string, hog *sharedHOG, minFace int) (*CNN, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the face detector: %w", err)
 	}
-	if err := hog.acquire(); err != nil {
-		det.Close()
-		return nil, err
-	}
+	hog.acquire()
 	return &CNN{det: det, hog: hog, minFace: minFace, plans: map[image.Point]ultraface.Plan{}}, nil
 }
 

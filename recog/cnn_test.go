@@ -3,6 +3,7 @@ package recog
 import (
 	"image"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -173,11 +174,40 @@ func TestCNNEnginesShareDlibModels(t *testing.T) {
 	}
 	shared := ca.hog
 	a.Close()
-	if shared.hog == nil || shared.refs != 1 {
+	if shared.load == nil || shared.refs != 1 {
 		t.Fatal("the models went with the first engine")
 	}
 	b.Close()
-	if shared.hog != nil || shared.refs != 0 {
+	if shared.load != nil || shared.refs != 0 {
 		t.Error("the models outlived the last engine")
+	}
+}
+
+// TestCNNLoadsDlibInTheBackground: an engine is ready as soon as its
+// UltraFace network is, and a failed dlib load surfaces where a description
+// needs the models, naming them; boxes alone still come.
+func TestCNNLoadsDlibInTheBackground(t *testing.T) {
+	dir := testenv.Models(t)
+	frame := frameAt(t, "obama_biden_720p.mp4", 0)
+
+	// Closed at once, while dlib still loads: Close waits for the load
+	// and frees what it made.
+	quick, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, 29)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quick.Close()
+
+	broken, err := NewCNN(filepath.Join(dir, models.UltraFace), t.TempDir(), 29)
+	if err != nil {
+		t.Fatalf("the engine waited for the dlib models: %v", err)
+	}
+	defer broken.Close()
+	boxes, err := broken.Detect(Input{Frame: frame})
+	if err != nil || len(boxes) == 0 {
+		t.Fatalf("boxes without descriptions: %d faces, %v", len(boxes), err)
+	}
+	if _, err := broken.Detect(Input{Frame: frame, Describe: true}); err == nil || !strings.Contains(err.Error(), "load the dlib models") {
+		t.Errorf("describing with missing dlib models: %v", err)
 	}
 }

@@ -10,14 +10,19 @@ import (
 // Pool lends engines to detector workers. It starts with one engine and
 // loads another, up to Max, only while detection is the bottleneck: when a
 // caller has to wait for an engine and the engines were busy for at least
-// Growth.At of the last Growth.Window. An engine costs 0.45-0.8 s of CPU to
-// load (dlib decompresses its HOG model each time) and 100 MB; on a short
+// Growth.At of the last Growth.Window. A HOG engine costs 0.45-0.8 s of CPU
+// to load (dlib decompresses its HOG model each time) and 100 MB; on a short
 // clip that CPU is better spent on the frames, while a long clip with many
 // keyframes wants every core detecting. So growth is rent-or-buy (the ski
 // rental rule): workers keep waiting for the engines there are until they
 // have waited, in all, as long as the last load took; only then is another
 // engine bought. Waiting stays within twice the best choice made knowing the
 // future, and a short run never pays for an engine it cannot use.
+//
+// An engine that loads in under cheapLoad (a CNN engine: 10-20 ms, as its
+// engines share the dlib models) is bought as soon as a caller has waited
+// that long, with no busy-fraction test: the start of a run, when the first
+// keyframes wait for dlib's models, is when a second engine helps most.
 //
 // Pool is safe for concurrent use.
 type Pool struct {
@@ -40,6 +45,8 @@ type Pool struct {
 }
 
 type interval struct{ from, to time.Time }
+
+const cheapLoad = 50 * time.Millisecond
 
 // Growth tunes when a Pool adds an engine; zero fields take the defaults.
 type Growth struct {
@@ -98,14 +105,23 @@ func (p *Pool) Get(ctx context.Context) (Engine, error) {
 		if !p.loading && p.size > 0 && waitingSince.IsZero() {
 			waitingSince = now // all engines busy: from now on this caller rents
 		}
-		if !p.loading && p.size < p.max && p.loadErr == nil && p.waited >= p.loadCost && p.utilisation(now) >= p.growth.At {
+		if !p.loading && p.size < p.max && p.loadErr == nil && p.waited >= p.loadCost && (p.loadCost < cheapLoad || p.utilisation(now) >= p.growth.At) {
 			p.loading = true
 			go p.grow()
 		}
 		ready := p.ready
+		// A caller that may yet buy an engine looks again once it has
+		// waited as long as a load takes, freed engine or not.
+		var recheck <-chan time.Time
+		if !waitingSince.IsZero() && !p.loading && p.size < p.max && p.loadErr == nil && p.waited < p.loadCost {
+			t := time.NewTimer(p.loadCost - p.waited + time.Millisecond)
+			defer t.Stop()
+			recheck = t.C
+		}
 		p.mu.Unlock()
 		select {
 		case <-ready:
+		case <-recheck:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
