@@ -32,6 +32,11 @@ type Flow struct {
 const (
 	flowHeight = 540 // rows the flow runs at, at most
 	flowGrid   = 8   // points per box side
+	flowLevels = 3   // pyramid levels above the image
+	// flowReach is how far (flow px) a point can move between two frames
+	// and still be followed: the 15 px window's half at the top level
+	// (2^flowLevels), with room to spare.
+	flowReach = 64
 )
 
 // NewFlow prepares flow for w x h frames. Close it after the run.
@@ -77,10 +82,30 @@ func (fl *Flow) Move(from, to gocv.Mat, boxes []image.Rectangle) ([]image.Rectan
 		fl.pts[0].Close()
 		fl.pts[0] = gocv.NewMatWithSize(n, 1, gocv.MatTypeCV32FC2)
 	}
+	// LK builds image pyramids of both frames on every call, which costs
+	// more than following the points: build them over the boxes and what
+	// the flow can reach around them only (flowReach), not the whole frame.
+	bounds := image.Rect(0, 0, to.Cols(), to.Rows())
+	var roi image.Rectangle
+	for _, box := range boxes {
+		r := image.Rect(int(float64(box.Min.X)*fl.scale), int(float64(box.Min.Y)*fl.scale),
+			int(math.Ceil(float64(box.Max.X+1)*fl.scale)), int(math.Ceil(float64(box.Max.Y+1)*fl.scale)))
+		roi = roi.Union(r.Inset(-flowReach))
+	}
+	roi = roi.Intersect(bounds)
+	if roi.Empty() {
+		return out, ok
+	}
+	fromROI, toROI := from, to
+	if roi != bounds {
+		fromROI, toROI = from.Region(roi), to.Region(roi)
+		defer fromROI.Close()
+		defer toROI.Close()
+	}
 	p0, _ := fl.pts[0].DataPtrFloat32()
 	for b, box := range boxes {
-		// a grid over the inner 80% of the box, in flow pixels
-		x0, y0 := float64(box.Min.X)*fl.scale, float64(box.Min.Y)*fl.scale
+		// a grid over the inner 80% of the box, in flow pixels of the roi
+		x0, y0 := float64(box.Min.X)*fl.scale-float64(roi.Min.X), float64(box.Min.Y)*fl.scale-float64(roi.Min.Y)
 		w, h := float64(box.Dx())*fl.scale, float64(box.Dy())*fl.scale
 		for i := 0; i < per; i++ {
 			gx, gy := float64(i%flowGrid), float64(i/flowGrid)
@@ -89,14 +114,13 @@ func (fl *Flow) Move(from, to gocv.Mat, boxes []image.Rectangle) ([]image.Rectan
 		}
 	}
 	win := image.Pt(15, 15)
-	gocv.CalcOpticalFlowPyrLKWithParams(from, to, fl.pts[0], fl.pts[1], &fl.status[0], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
-	gocv.CalcOpticalFlowPyrLKWithParams(to, from, fl.pts[1], fl.pts[2], &fl.status[1], &fl.errs, win, 3, fl.criteria, 0, 1e-4)
+	gocv.CalcOpticalFlowPyrLKWithParams(fromROI, toROI, fl.pts[0], fl.pts[1], &fl.status[0], &fl.errs, win, flowLevels, fl.criteria, 0, 1e-4)
+	gocv.CalcOpticalFlowPyrLKWithParams(toROI, fromROI, fl.pts[1], fl.pts[2], &fl.status[1], &fl.errs, win, flowLevels, fl.criteria, 0, 1e-4)
 	p1, _ := fl.pts[1].DataPtrFloat32()
 	p2, _ := fl.pts[2].DataPtrFloat32()
 	s0, _ := fl.status[0].DataPtrUint8()
 	s1, _ := fl.status[1].DataPtrUint8()
 
-	bounds := image.Rect(0, 0, to.Cols(), to.Rows())
 	var fb, dx, dy, ratios []float64
 	var good []int
 	for b, box := range boxes {
