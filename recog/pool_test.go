@@ -2,6 +2,7 @@ package recog
 
 import (
 	"context"
+	"image"
 	"sync"
 	"testing"
 	"time"
@@ -158,4 +159,48 @@ func TestPoolCloseDoesNotWaitForALoad(t *testing.T) {
 func hogLoader(dir string) func() (Engine, error) {
 	load, _ := Loader(dir, HOGName, 29)
 	return load
+}
+
+// stubEngine is an engine that loads in no time (as a CNN engine nearly
+// does) and detects nothing.
+type stubEngine struct{}
+
+func (stubEngine) Detect(Input) ([]Detection, error)                 { return nil, nil }
+func (stubEngine) FacesInPhoto(string, int) ([]Detection, error)     { return nil, nil }
+func (stubEngine) NeedsJPEG() bool                                   { return false }
+func (stubEngine) Coverage(int, int, int) func(image.Rectangle) bool { return nil }
+func (stubEngine) Close()                                            {}
+
+// A cheap engine is bought as soon as a caller has waited as long as one
+// takes to load, even though the first engine is still held (the first
+// keyframe waiting for dlib's models) and no engine was ever given back:
+// the waiting caller looks again by itself.
+func TestPoolBuysACheapEngineWithoutWaitingForAPut(t *testing.T) {
+	p := NewPool(func() (Engine, error) { return stubEngine{}, nil }, 2, Growth{Window: time.Hour})
+	defer p.Close()
+	ctx := context.Background()
+	first, err := p.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		e, err := p.Get(ctx)
+		if err == nil {
+			p.Put(e)
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second): // a hang bound only
+		t.Fatal("the second caller waited for the first engine instead of a second one")
+	}
+	if n := p.Size(); n != 2 {
+		t.Errorf("pool has %d engines, want 2", n)
+	}
+	p.Put(first)
 }
