@@ -1,6 +1,7 @@
 package recog
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"math"
@@ -78,11 +79,15 @@ func (s *sharedHOG) release() {
 }
 
 // loaded waits for the models; the caller holds a reference.
-func (s *sharedHOG) loaded() (*HOG, error) {
+func (s *sharedHOG) loaded(ctx context.Context) (*HOG, error) {
 	s.mu.Lock()
 	l := s.load
 	s.mu.Unlock()
-	<-l.done
+	select {
+	case <-l.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	if l.err != nil {
 		return nil, fmt.Errorf("load the dlib models: %w", l.err)
 	}
@@ -90,7 +95,7 @@ func (s *sharedHOG) loaded() (*HOG, error) {
 }
 
 func (s *sharedHOG) recognize(jpeg []byte, scale float64) ([]Detection, error) {
-	hog, err := s.loaded()
+	hog, err := s.loaded(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +105,7 @@ func (s *sharedHOG) recognize(jpeg []byte, scale float64) ([]Detection, error) {
 }
 
 func (s *sharedHOG) facesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	hog, err := s.loaded()
+	hog, err := s.loaded(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +144,12 @@ func newCNN(model string, hog *sharedHOG, minFace int) (*CNN, error) {
 func (c *CNN) Close() {
 	c.det.Close()
 	c.hog.release()
+}
+
+// Warm waits for the dlib models, which load in the background.
+func (c *CNN) Warm(ctx context.Context) error {
+	_, err := c.hog.loaded(ctx)
+	return err
 }
 
 // NeedsJPEG is false: the CNN reads the frame itself.

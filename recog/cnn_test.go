@@ -1,6 +1,7 @@
 package recog
 
 import (
+	"context"
 	"image"
 	"path/filepath"
 	"strings"
@@ -209,5 +210,29 @@ func TestCNNLoadsDlibInTheBackground(t *testing.T) {
 	}
 	if _, err := broken.Detect(Input{Frame: frame, Describe: true}); err == nil || !strings.Contains(err.Error(), "load the dlib models") {
 		t.Errorf("describing with missing dlib models: %v", err)
+	}
+}
+
+// A pool of CNN engines is Ready (live starts its clock) only when the
+// dlib models are loaded too, not as soon as the first UltraFace net is.
+func TestCNNPoolReadyWaitsForDlib(t *testing.T) {
+	load, err := Loader(testenv.Models(t), UltraFace, 29)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(load, 1, Growth{})
+	defer p.Close()
+	if err := p.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := p.Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Put(e)
+	select {
+	case <-e.(*CNN).hog.load.done:
+	default:
+		t.Error("Ready returned while the dlib models were still loading")
 	}
 }

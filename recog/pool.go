@@ -112,29 +112,45 @@ func (p *Pool) Get(ctx context.Context) (Engine, error) {
 		ready := p.ready
 		// A caller that may yet buy an engine looks again once it has
 		// waited as long as a load takes, freed engine or not.
-		var recheck <-chan time.Time
+		var recheck *time.Timer
 		if !waitingSince.IsZero() && !p.loading && p.size < p.max && p.loadErr == nil && p.waited < p.loadCost {
-			t := time.NewTimer(p.loadCost - p.waited + time.Millisecond)
-			defer t.Stop()
-			recheck = t.C
+			recheck = time.NewTimer(p.loadCost - p.waited + time.Millisecond)
 		}
 		p.mu.Unlock()
-		select {
-		case <-ready:
-		case <-recheck:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := p.wait(ctx, ready, recheck); err != nil {
+			return nil, err
 		}
 	}
 }
 
-// Ready waits until the first engine is loaded (or failed to load).
+// wait blocks until ready is closed, the timer (if any) fires, or ctx ends.
+func (p *Pool) wait(ctx context.Context, ready <-chan struct{}, recheck *time.Timer) error {
+	var fired <-chan time.Time
+	if recheck != nil {
+		defer recheck.Stop()
+		fired = recheck.C
+	}
+	select {
+	case <-ready:
+	case <-fired:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// Ready waits until the first engine is loaded (or failed to load), with
+// whatever it loads in the background (a CNN engine's dlib models): a live
+// source starts its clock only when every model is there.
 func (p *Pool) Ready(ctx context.Context) error {
 	e, err := p.Get(ctx)
 	if err != nil {
 		return err
 	}
-	p.Put(e)
+	defer p.Put(e)
+	if w, ok := e.(interface{ Warm(context.Context) error }); ok {
+		return w.Warm(ctx)
+	}
 	return nil
 }
 
