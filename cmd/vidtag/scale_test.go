@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/internal/testenv"
 )
@@ -269,7 +271,9 @@ func TestShardRetryResumes(t *testing.T) {
 		t.Errorf("status of the stopped shard: %+v, %v; want 1 done, %d left, 1 running (or stopped)", st, err, len(vids)-1)
 	}
 
-	// The retry: the same command line.
+	// The retry: the same command line, once the killed run's locks are
+	// free (a new pod starts after the old one is gone).
+	waitUnlocked(t, out)
 	code, _, stderr := runCLI(t, args...)
 	if code != exitOK {
 		t.Fatalf("retry: exit %d: %s", code, stderr)
@@ -302,5 +306,37 @@ func TestMergeTaggingFlagsNeedInput(t *testing.T) {
 	t.Setenv("VIDTAG_MODELS", testenv.Models(t))
 	if code, _, stderr := runCLI(t, "merge", out); code != exitFailure || !strings.Contains(stderr, "no shard reports") {
 		t.Errorf("setting in the environment: exit %d, %q; want 1 (nothing to merge), not a usage error", code, stderr)
+	}
+}
+
+// waitUnlocked waits until no lock file under dir is held: the kernel
+// frees a killed process's locks when its last thread has exited, which
+// on a loaded machine can come after its parent saw it die. It fails,
+// naming the holders (/proc/locks), if a lock outlives that by far.
+func waitUnlocked(t *testing.T, dir string) {
+	t.Helper()
+	var locks []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".lock") {
+			locks = append(locks, p)
+		}
+		return nil
+	})
+	for _, p := range locks {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			f, err := os.Open(p)
+			if err != nil {
+				break // gone: released and removed
+			}
+			err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+			f.Close() // releases the probe's own lock
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				held, _ := os.ReadFile("/proc/locks")
+				t.Fatalf("%s is still locked 30 s after the kill; /proc/locks:\n%s", p, held)
+			}
+		}
 	}
 }
