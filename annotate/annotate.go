@@ -27,6 +27,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/blur"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
@@ -39,15 +40,9 @@ import (
 	"github.com/vidtag/vidtag/ultraface"
 )
 
-// Env is what runs share: loaded once per process.
-type Env struct {
-	Engines *recog.Pool // detector engines, lent per keyframe
-	Gallery *gallery.Gallery
-	Log     *zap.Logger
-}
-
-// Options are one run's settings. Zero values are not defaults: the CLI
-// fills every field from flags, environment, config file or built-in default.
+// Options are one run's settings. Zero values are not defaults: package
+// settings fills the tagging fields (settings.Defaults().Annotate(), or the
+// CLI's flags, environment and config file), the caller the run's files.
 type Options struct {
 	Input       string
 	Output      string    // annotated MP4; "" with SidecarOnly
@@ -106,28 +101,6 @@ type Options struct {
 	// Progress, when set, is called after each frame with frames done and
 	// the expected total (0 if unknown).
 	Progress func(done, total int)
-}
-
-// Defaults are the built-in settings, chosen from measurements (README,
-// "Performance"); the CLI's flags start from them.
-func Defaults() Options {
-	return Options{
-		Detector:      recog.UltraFace,
-		Tolerance:     0, // auto
-		DetectEvery:   5,
-		DescribeEvery: 30,
-		MinFace:       29,
-		DetectPixels:  2.1e6,
-		Lookahead:     time.Second,
-		CutThreshold:  20,
-		MaxMisses:     2,
-		JPEGQuality:   92,
-		Preset:        "auto",
-		CRF:           20,
-		Blur:          blur.Policy{Mode: blur.None},
-		BlurStyle:     blur.Gaussian,
-		Subtitles:     true,
-	}
 }
 
 // DefaultFrameMemory is the default budget for decoded frames: room for
@@ -337,7 +310,7 @@ func Check(opt Options) error {
 
 // Run annotates the planned input. On ErrTruncated the outputs are complete
 // for the frames that decoded; on any other error no output is left behind.
-func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
+func Run(ctx context.Context, env *engine.Env, plan *Plan) (*Result, error) {
 	defer plan.Release()
 	start := time.Now()
 	opt, info, scale, smallest := plan.Options, plan.Info, plan.Scale, plan.Smallest

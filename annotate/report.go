@@ -1,8 +1,6 @@
 package annotate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -137,25 +135,4 @@ func (r *Result) Summary() string {
 func round(v float64, places int) float64 {
 	p := math.Pow(10, float64(places))
 	return math.Round(v*p) / p
-}
-
-// formatVersion changes when vidtag's outputs change for the same settings
-// (a new tracker, say), so batch re-runs redo older outputs.
-const formatVersion = "vidtag-4" // 2: faces carry "score"; 3: the identity decision (margin, crowd); 4: strangers' "cluster", people files, VTT, review pages
-
-// Digest identifies everything that changes a run's outputs: the tagging
-// and encoding settings, the known faces (a fingerprint of their folder)
-// and the models. Worker and thread counts are left out: they change speed,
-// not results.
-func (o Options) Digest(knownFingerprint, modelsDigest string) string {
-	v := []any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
-		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, o.Subtitles, o.People != "", knownFingerprint, modelsDigest}
-	// A blurred video is another output; with no blur (or no video to
-	// blur) the digest is what it was, so earlier outputs stay complete.
-	if o.Blur.On() && !o.SidecarOnly {
-		v = append(v, "blur", o.Blur.String(), o.BlurStyle.String(), o.BlurLabels)
-	}
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/people"
@@ -43,7 +44,7 @@ type Options struct {
 	// Env loads the models and known faces; it is called once, and only
 	// when some video needs processing (a re-run over a complete folder
 	// loads nothing).
-	Env func() (*annotate.Env, error)
+	Env func() (*engine.Env, error)
 	Log *zap.Logger
 	// Progress, when set, is called as videos and frames advance, from
 	// one job at a time (never concurrently), with counts that only grow.
@@ -381,15 +382,15 @@ func countLines(path string) (int, error) {
 
 // envOnce loads the environment on first use.
 type envOnce struct {
-	load func() (*annotate.Env, error)
+	load func() (*engine.Env, error)
 	once sync.Once
-	env  *annotate.Env
+	env  *engine.Env
 	err  error
 }
 
-func lazyEnv(load func() (*annotate.Env, error)) *envOnce { return &envOnce{load: load} }
+func lazyEnv(load func() (*engine.Env, error)) *envOnce { return &envOnce{load: load} }
 
-func (e *envOnce) get() (*annotate.Env, error) {
+func (e *envOnce) get() (*engine.Env, error) {
 	e.once.Do(func() { e.env, e.err = e.load() })
 	return e.env, e.err
 }

@@ -32,6 +32,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
@@ -79,7 +80,7 @@ const maxInFlight = 3
 // delivers (on the main thread, for a window) and hands each back.
 type Session struct {
 	opt      Options
-	env      *annotate.Env
+	env      *engine.Env
 	log      *zap.Logger
 	cap      *capture
 	frames   *pipeline.Mailbox[*stages.Frame] // capture -> pipeline: the newest frame wins
@@ -104,7 +105,7 @@ type Session struct {
 // Start opens the source and starts the session: capture, and the
 // pipeline. Frames() delivers annotated frames until the source ends, the
 // context is cancelled or Stop is called.
-func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error) {
+func Start(ctx context.Context, env *engine.Env, opt Options) (*Session, error) {
 	log := opt.Log
 	if log == nil {
 		log = zap.NewNop()
@@ -289,7 +290,7 @@ func (s *Session) Wait() (*Report, error) {
 
 // RunHeadless runs a session with no window: a frame counts as shown when
 // it is complete.
-func RunHeadless(ctx context.Context, env *annotate.Env, opt Options) (*Report, error) {
+func RunHeadless(ctx context.Context, env *engine.Env, opt Options) (*Report, error) {
 	s, err := Start(ctx, env, opt)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/vidtag/vidtag/internal/earlysig"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // Exit codes, documented in the README.
@@ -175,7 +176,7 @@ const metaLogFormat = "log-format"
 
 // useSettings records the log format a command runs with (for the final
 // line) and returns its logger.
-func useSettings(c *cli.Context, s settings) *zap.Logger {
+func useSettings(c *cli.Context, s settings.Settings) *zap.Logger {
 	if c.App.Metadata != nil {
 		c.App.Metadata[metaLogFormat] = s.LogFormat
 	}

@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/live"
 	"github.com/vidtag/vidtag/media"
@@ -130,13 +130,14 @@ func runLive(c *cli.Context) error {
 			outfile.RemoveStale(p)
 		}
 	}
-	env, closeEnv, err := loadEnv(c.Context, s, log)
+	env, err := engine.Load(c.Context, s.Engine(), log)
 	if err != nil {
 		return err
 	}
-	defer closeEnv()
+	defer env.Close()
 
-	opt := live.Options{Source: src, Tag: tagOptions(s), Record: record, Force: force, Log: log}
+	opt := s.Live()
+	opt.Source, opt.Record, opt.Force, opt.Log = src, record, force, log
 	var eventsFile *lazyFile
 	switch ev := c.String("events"); ev {
 	case "":
@@ -193,7 +194,7 @@ func runLive(c *cli.Context) error {
 }
 
 // runHeadless runs a session with no window.
-func runHeadless(ctx context.Context, env *annotate.Env, opt live.Options) (*live.Report, int, error) {
+func runHeadless(ctx context.Context, env *engine.Env, opt live.Options) (*live.Report, int, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
 		return nil, 0, err
@@ -260,7 +261,7 @@ func (l *lazyFile) Close() error {
 // showWindow runs a session in a window on this (the main) OS thread.
 // Keys: q or Esc quit, space pauses, s saves a PNG snapshot; closing the
 // window quits.
-func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, int, error) {
+func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, int, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
 		return nil, 0, err
