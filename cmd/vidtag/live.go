@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,7 @@ func liveCommand() *cli.Command {
 		&cli.PathFlag{Name: "report", Usage: "write a JSON report here at the end"},
 		&cli.PathFlag{Name: "snapshots", Value: ".", Usage: "folder for PNG snapshots (key s)"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite an existing recording, events or report file"},
-	}, liveTagFlags()...), videoFlags()...)
+	}, liveTagFlags()...), liveVideoFlags()...)
 	return &cli.Command{
 		Name:         "live",
 		Usage:        "tag a webcam, stream or file live, in a window or headless",
@@ -51,17 +52,44 @@ func liveCommand() *cli.Command {
 	}
 }
 
-// liveTagFlags are the shared settings live honours: all but --lookahead
-// (live names faces as they come; its schedule, detector and tracker take
-// every other one).
-func liveTagFlags() []cli.Flag {
+// liveRefuses are the shared settings live cannot honour: it names faces
+// as they come (no look-ahead), and its --record has no subtitle stream.
+// It has no flag for them, a config file's top-level key is refused ("put
+// it in a section"), and so is the environment's (liveRefusedEnv). Its
+// schedule, detector, tracker, blur and recorder take every other one.
+var liveRefuses = []string{"lookahead", "subtitles"}
+
+// liveTagFlags are the shared settings live honours.
+func liveTagFlags() []cli.Flag { return withoutFlags(tagFlags(), liveRefuses) }
+
+// liveVideoFlags are the encoder settings of live's --record.
+func liveVideoFlags() []cli.Flag { return withoutFlags(videoFlags(), liveRefuses) }
+
+func withoutFlags(flags []cli.Flag, names []string) []cli.Flag {
 	var out []cli.Flag
-	for _, f := range tagFlags() {
-		if !slices.Contains(f.Names(), "lookahead") {
+	for _, f := range flags {
+		if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(f.Names(), n) }) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// liveRefusedEnv refuses a VIDTAG_* variable that asks live for what it
+// cannot do, rather than ignore it; one that asks for nothing (a look-ahead
+// of 0, subtitles false) is let through.
+func liveRefusedEnv() error {
+	if v := os.Getenv("VIDTAG_LOOKAHEAD"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d != 0 {
+			return usageErrorf("VIDTAG_LOOKAHEAD=%s: live names faces as they come and cannot look ahead; unset it for live", v)
+		}
+	}
+	if v := os.Getenv("VIDTAG_SUBTITLES"); v != "" {
+		if on, err := strconv.ParseBool(v); err != nil || on {
+			return usageErrorf("VIDTAG_SUBTITLES=%s: live writes no subtitles (its --record has no subtitle stream); unset it for live", v)
+		}
+	}
+	return nil
 }
 
 func runLive(c *cli.Context) error {
@@ -82,13 +110,8 @@ func runLive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// live names faces as they come: it has no --lookahead (a config
-	// file's top-level lookahead is refused for it, "put it in a
-	// section"), and the environment's is refused too, not ignored.
-	if v := os.Getenv("VIDTAG_LOOKAHEAD"); v != "" {
-		if d, err := time.ParseDuration(v); err != nil || d != 0 {
-			return usageErrorf("VIDTAG_LOOKAHEAD=%s: live names faces as they come and cannot look ahead; unset it for live", v)
-		}
+	if err := liveRefusedEnv(); err != nil {
+		return err
 	}
 	headless := c.Bool("headless")
 	if !headless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
