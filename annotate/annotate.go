@@ -31,6 +31,7 @@ import (
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/people"
 	"github.com/vidtag/vidtag/pipeline"
@@ -197,7 +198,7 @@ func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
 func ClusterCut(tol float64, g *gallery.Gallery) float64 {
 	c := identity.Calibrate(identity.FromGallery(g))
 	if !math.IsNaN(c.Between) && c.Between < tol {
-		return math.Round(c.Between*1000) / 1000
+		return tidy.Round(c.Between, 3)
 	}
 	return tol
 }
@@ -556,7 +557,7 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 	}
 	f, err := outfile.Create(opt.Sidecar, 0o644)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, media.UnwrapPathError(err))
+		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, outfile.UnwrapPathError(err))
 	}
 	done := false
 	return f, func(ok bool) error {
@@ -566,7 +567,7 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 		done = true
 		if ok {
 			if err := f.Commit(); err != nil {
-				return fmt.Errorf("%s: %w", opt.Sidecar, media.UnwrapPathError(err))
+				return fmt.Errorf("%s: %w", opt.Sidecar, outfile.UnwrapPathError(err))
 			}
 			return nil
 		}

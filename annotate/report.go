@@ -1,7 +1,6 @@
 package annotate
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -11,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/internal/outfile"
-	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/internal/tidy"
 )
 
 // Report is the run report written by --report, one JSON object.
@@ -79,16 +78,16 @@ type Person struct {
 func NewReport(r *Result) *Report {
 	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
 		FramesFrom: r.FramesFrom, Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
-		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
+		FPS: tidy.Round(r.FPS(), 2), WallSeconds: tidy.Round(r.Wall.Seconds(), 3), VideoSeconds: tidy.Round(r.Duration, 3),
 		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings,
 		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto, Cohort: r.Cohort}
 	if r.Wall > 0 {
-		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
+		rep.RealTime = tidy.Round(r.Duration/r.Wall.Seconds(), 2)
 	}
 	for label, frames := range r.People {
 		p := Person{Frames: frames}
 		if r.FrameRate > 0 {
-			p.Seconds = round(float64(frames)/r.FrameRate, 2)
+			p.Seconds = tidy.Round(float64(frames)/r.FrameRate, 2)
 		}
 		rep.People[label] = p
 	}
@@ -97,14 +96,7 @@ func NewReport(r *Result) *Report {
 
 // WriteReport writes the report for r to path, atomically.
 func WriteReport(path string, r *Result) error {
-	b, err := json.MarshalIndent(NewReport(r), "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := outfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, media.UnwrapPathError(err))
-	}
-	return nil
+	return outfile.WriteJSON(path, NewReport(r), 0o644)
 }
 
 // Summary is the one-line human summary of a run.
@@ -130,9 +122,4 @@ func (r *Result) Summary() string {
 		b.WriteString("; nobody known")
 	}
 	return b.String()
-}
-
-func round(v float64, places int) float64 {
-	p := math.Pow(10, float64(places))
-	return math.Round(v*p) / p
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/identity"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -455,7 +456,7 @@ func (e *eventLog) emit(at time.Duration, kind, label string, id int) {
 	if e.w == nil {
 		return
 	}
-	b, _ := json.Marshal(Event{Time: math.Round(at.Seconds()*1000) / 1000, Wall: time.Now().UTC().Format(time.RFC3339Nano),
+	b, _ := json.Marshal(Event{Time: tidy.Round(at.Seconds(), 3), Wall: time.Now().UTC().Format(time.RFC3339Nano),
 		Event: kind, Label: label, Track: id})
 	e.w.Write(append(b, '\n'))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vidtag/vidtag/internal/earlysig"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/settings"
 )
@@ -237,14 +238,9 @@ func finalLine(ctx context.Context, err error) string {
 		if errors.Is(err, context.Canceled) {
 			return interruptedBy(ctx) + "; partial outputs removed, nothing written"
 		}
-		return interruptedBy(ctx) + "; nothing written (" + oneLine(err) + ")"
+		return interruptedBy(ctx) + "; nothing written (" + tidy.ErrorLine(err) + ")"
 	}
-	return oneLine(err)
-}
-
-// oneLine keeps an error message to one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	return tidy.ErrorLine(err)
 }
 
 // usageError is a mistake in the command line: exit code 2.

@@ -12,7 +12,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/settings"
 )
 
@@ -131,7 +132,7 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return usageErrorf("config %s: %v", path, media.UnwrapPathError(err))
+			return usageErrorf("config %s: %v", path, outfile.UnwrapPathError(err))
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(raw, &m); err != nil {
@@ -144,7 +145,7 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 			return usageErrorf("config %s: %s", path, strings.Join(errs, "; "))
 		}
 		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
-			return usageErrorf("config %s: %v", path, oneLine(err))
+			return usageErrorf("config %s: %v", path, tidy.ErrorLine(err))
 		}
 		return nil
 	}

@@ -192,9 +192,8 @@ func runLive(c *cli.Context) error {
 			kept = append(kept, "events "+eventsFile.path)
 		}
 		if report != "" {
-			b, _ := json.MarshalIndent(rep, "", "  ")
-			if werr := outfile.WriteFile(report, append(b, '\n'), 0o644); werr != nil && err == nil {
-				err = fmt.Errorf("%s: %w", report, media.UnwrapPathError(werr))
+			if werr := outfile.WriteJSON(report, rep, 0o644); werr != nil && err == nil {
+				err = werr
 			} else if werr == nil {
 				kept = append(kept, "report "+report)
 			}
@@ -249,7 +248,7 @@ func (l *lazyFile) open() {
 		l.err = l.f.Chmod(0o644 &^ outfile.Umask())
 	}
 	if l.err != nil {
-		l.err = fmt.Errorf("%s: %w", l.path, media.UnwrapPathError(l.err))
+		l.err = fmt.Errorf("%s: %w", l.path, outfile.UnwrapPathError(l.err))
 	}
 }
 
