@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/vidtag/vidtag/annotate"
-	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/settings"
@@ -28,8 +26,7 @@ func TestCommitOrder(t *testing.T) {
 		"-frames:v", "15", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", clip).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	pool := testengine.Pool(t, 1)
-	env := &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 
 	opt := settings.Defaults().Annotate()
 	opt.Input, opt.Output, opt.Sidecar = clip, filepath.Join(dir, "out.mp4"), filepath.Join(dir, "out.jsonl")

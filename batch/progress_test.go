@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/settings"
@@ -29,7 +28,7 @@ func TestProgressFromConcurrentJobs(t *testing.T) {
 			t.Fatalf("ffmpeg: %v\n%s", err, b)
 		}
 	}
-	pool := testengine.Pool(t, 2)
+	env := testengine.Env(t, 2)
 
 	var (
 		calls   []Progress // no lock: Run promises one call at a time
@@ -40,9 +39,7 @@ func TestProgressFromConcurrentJobs(t *testing.T) {
 	tag.Settings = "progress-test"
 	tag.Lookahead = 0 // frames flow out as they are tracked, not in a burst at the end
 	opt := Options{In: in, Out: out, Jobs: 3, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,
-		Env: func() (*engine.Env, error) {
-			return &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}, nil
-		},
+		Env: func() (*engine.Env, error) { return env, nil },
 		Progress: func(p Progress) {
 			if inside.Add(1) > 1 {
 				overlap.Store(true)

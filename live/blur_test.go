@@ -9,8 +9,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/live"
@@ -21,8 +19,7 @@ import (
 // hidden in the frame the window shows and in the --record file, and gets
 // no box or name. The solid style makes a hidden face easy to see: black.
 func TestBlurInWindowAndRecording(t *testing.T) {
-	pool := testengine.Pool(t, 2)
-	env := &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 2)
 	record := filepath.Join(t.TempDir(), "rec.mp4")
 	opt := settings.Defaults().Live()
 	opt.Source = live.Source{Camera: -1, Input: testenv.Data(t, "clips", "short_hamilton_clip.mp4")}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/live"
@@ -29,8 +27,7 @@ func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	pool := testengine.Pool(t, 1)
-	env := &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 	for i := range 3 {
 		done := make(chan error, 1)
 		go func() {

@@ -11,8 +11,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/live"
@@ -22,9 +20,8 @@ import (
 // TestLeakLiveSession: no Mat outlives a live session, whether the source
 // ends or the session is stopped midway (go test -tags matprofile).
 func TestLeakLiveSession(t *testing.T) {
-	pool := testengine.Pool(t, 2)
-	env := &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
-	if err := pool.Ready(context.Background()); err != nil {
+	env := testengine.Env(t, 2)
+	if err := env.Engines.Ready(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, stopAfter := range []time.Duration{0, 1500 * time.Millisecond} {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/vidtag/vidtag/engine"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/live"
@@ -19,8 +17,7 @@ import (
 // and the cuts are the keyframes, and only the first without cut
 // detection; with detect-every 10, about one frame in ten is.
 func TestLiveHonoursSchedule(t *testing.T) {
-	pool := testengine.Pool(t, 1)
-	env := &engine.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 	tests := []struct {
 		name     string
 		every    int
