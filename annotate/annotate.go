@@ -1,16 +1,21 @@
 // Package annotate turns one recorded video into an annotated MP4, a
 // per-frame sidecar and a run report. This file is the whole shape of the
-// pipeline:
+// pipeline (Run lists the steps in order):
 //
-//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► people ─► draw ─► encode
-//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   track     boxes,  ffmpeg
-//	        shot cuts   JPEG (RGB)  one per      identity  JSON      means,    names   H.264+audio
-//	                    for dlib    worker       look-ahead          crops
+//	read ─► schedule ─► [convert] ─► detect ×N ─► track ─► [blur] ─► record ─► [people] ─► draw ─► encode
+//	(gocv)  keyframes,   hog only:    engines     flow +    policy    sidecar   track      boxes,  ffmpeg
+//	        shot cuts,   resize +     from the    identity, (--blur)  JSON      means,     names   H.264
+//	        described    JPEG for     pool: CNN   look-                         crops               +audio
+//	        keyframes    go-face      + dlib      ahead,
+//	                                  descriptor  backfill
 //
-// Every stage is a goroutine (package pipeline); frames flow through bounded
-// channels, in order; the detector pool works on keyframes in parallel and
-// restores order. Outputs are written under temporary names and renamed into
-// place only when the run completes.
+// Every step is a goroutine (package pipeline); frames flow through bounded
+// channels, in order; the detect step's workers borrow engines from the
+// shared pool (engine.Env) on keyframes in parallel, and the runner
+// restores order. The settings come from package settings. Outputs are
+// written under temporary names and renamed into place only when the run
+// completes. The people step writes the people file; the VTT, subtitle
+// stream and review page are made from it after Run (people.UnifyFiles).
 package annotate
 
 import (
