@@ -22,6 +22,7 @@ import (
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/people"
+	"github.com/vidtag/vidtag/pipeline"
 )
 
 // Statuses of a video in the batch report.
@@ -50,6 +51,9 @@ type Options struct {
 	// Progress, when set, is called as videos and frames advance, from
 	// one job at a time (never concurrently), with counts that only grow.
 	Progress func(Progress)
+	// Stats, when set, is given each tagged video's step timings (the
+	// --stats table), from several jobs at once.
+	Stats func(*pipeline.Stats)
 }
 
 // Progress is how far a batch has got.
@@ -304,6 +308,9 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	if r != nil {
 		res.Frames, res.FPS = r.Frames, tidy.Round(r.FPS(), 2)
 		res.People = annotate.NewReport(r).Seconds()
+		if opt.Stats != nil && r.Stats != nil {
+			opt.Stats(r.Stats)
+		}
 	}
 	if err != nil {
 		return fail(err)

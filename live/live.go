@@ -101,6 +101,9 @@ type Session struct {
 	// Recorded is the number of frames in the recording once Wait has
 	// kept it (0 when there is none).
 	Recorded int
+	// Stats are the pipeline's step timings (--stats), once Wait has
+	// returned.
+	Stats *pipeline.Stats
 }
 
 // Start opens the source and starts the session: capture, and the
@@ -145,7 +148,11 @@ func Start(ctx context.Context, env *engine.Env, opt Options) (*Session, error) 
 		}()
 		// Queues of one: a frame waiting in a queue only adds latency; the
 		// mailbox in front drops what the pipeline cannot take.
-		_, err := pipeline.Run[*stages.Frame](ctx, pipeline.SourceFunc[*stages.Frame](s.next), steps, pipeline.Options{Queue: 1})
+		st, err := pipeline.Run[*stages.Frame](ctx, pipeline.SourceFunc[*stages.Frame](s.next), steps, pipeline.Options{Queue: 1})
+		if st != nil {
+			st.Steps[0].Name = "mailbox" // the source: waits for capture
+		}
+		s.Stats = st
 		s.events.close(0)
 		if err != nil && ctx.Err() == nil { // not a stop: a step failed
 			s.fail(err)

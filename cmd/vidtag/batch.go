@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vidtag/vidtag/batch"
 	"github.com/vidtag/vidtag/engine"
+	"github.com/vidtag/vidtag/pipeline"
 )
 
 // batchCommand: vidtag batch INPUT_DIR -o OUTPUT_DIR --known DIR
@@ -90,15 +92,35 @@ func runBatch(c *cli.Context) error {
 			return env, err
 		},
 	}
+	finish := func() {}
 	if s.LogFormat != "json" {
-		var finish func()
-		opt.Progress, finish = newBatchProgress(stderr)
+		var bar func()
+		opt.Progress, bar = newBatchProgress(stderr)
+		finish = sync.OnceFunc(bar)
 		defer finish()
+	}
+	// --stats: the step timings of every video tagged, added up.
+	var (
+		statsMu sync.Mutex
+		total   pipeline.Stats
+	)
+	if s.Stats {
+		opt.Stats = func(st *pipeline.Stats) {
+			statsMu.Lock()
+			defer statsMu.Unlock()
+			total.Add(st)
+		}
 	}
 	rep, err := batch.Run(c.Context, opt)
 	if rep != nil {
 		fmt.Fprintln(c.App.Writer, rep.Table())
 	}
+	statsMu.Lock()
+	if len(total.Steps) > 0 {
+		finish() // the bar first: the table goes to the same stream
+		printStats(c, log, &total)
+	}
+	statsMu.Unlock()
 	if err != nil && rep != nil && c.Context.Err() != nil {
 		return &interrupted{fmt.Sprintf("%d finished videos kept, the one in progress removed; report %s", rep.Totals.OK+rep.Totals.Failed, batch.ReportPath(out, shard))}
 	}

@@ -175,11 +175,18 @@ func runLive(c *cli.Context) error {
 	}
 
 	var rep *live.Report
-	var recorded int
+	var sess *live.Session
 	if c.Bool("headless") {
-		rep, recorded, err = runHeadless(c.Context, env, opt)
+		rep, sess, err = runHeadless(c.Context, env, opt)
 	} else {
-		rep, recorded, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
+		rep, sess, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
+	}
+	var recorded int
+	if sess != nil {
+		recorded = sess.Recorded
+		if s.Stats && sess.Stats != nil {
+			printStats(c, log, sess.Stats)
+		}
 	}
 	var kept []string
 	if rep != nil {
@@ -216,17 +223,17 @@ func runLive(c *cli.Context) error {
 }
 
 // runHeadless runs a session with no window.
-func runHeadless(ctx context.Context, env *engine.Env, opt live.Options) (*live.Report, int, error) {
+func runHeadless(ctx context.Context, env *engine.Env, opt live.Options) (*live.Report, *live.Session, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	for f := range sess.Frames() {
 		sess.Shown(f)
 		f.Release()
 	}
 	rep, err := sess.Wait()
-	return rep, sess.Recorded, err
+	return rep, sess, err
 }
 
 // lazyFile is a file created on its first write (0644 less the umask,
@@ -283,10 +290,10 @@ func (l *lazyFile) Close() error {
 // showWindow runs a session in a window on this (the main) OS thread.
 // Keys: q or Esc quit, space pauses, s saves a PNG snapshot; closing the
 // window quits.
-func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, int, error) {
+func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, *live.Session, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	win := gocv.NewWindow("vidtag — " + opt.Source.String())
 	defer win.Close()
@@ -339,7 +346,7 @@ func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshot
 		current.Release()
 	}
 	rep, err := sess.Wait()
-	return rep, sess.Recorded, err
+	return rep, sess, err
 }
 
 // fileArg is the file a "-"-or-path argument names ("" for stdout or none).
