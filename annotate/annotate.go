@@ -1,16 +1,21 @@
 // Package annotate turns one recorded video into an annotated MP4, a
 // per-frame sidecar and a run report. This file is the whole shape of the
-// pipeline:
+// pipeline (Run lists the steps in order):
 //
-//	read ─► schedule ─► convert ─► detect ×N ─► track ─► record ─► people ─► draw ─► encode
-//	(gocv)  keyframes,  resize +    go-face,     flow +    sidecar   track     boxes,  ffmpeg
-//	        shot cuts   JPEG (RGB)  one per      identity  JSON      means,    names   H.264+audio
-//	                    for dlib    worker       look-ahead          crops
+//	read ─► schedule ─► [convert] ─► detect ×N ─► track ─► [blur] ─► record ─► [people] ─► draw ─► encode
+//	(gocv)  keyframes,   hog only:    engines     flow +    policy    sidecar   track      boxes,  ffmpeg
+//	        shot cuts,   resize +     from the    identity, (--blur)  JSON      means,     names   H.264
+//	        described    JPEG for     pool: CNN   look-                         crops               +audio
+//	        keyframes    go-face      + dlib      ahead,
+//	                                  descriptor  backfill
 //
-// Every stage is a goroutine (package pipeline); frames flow through bounded
-// channels, in order; the detector pool works on keyframes in parallel and
-// restores order. Outputs are written under temporary names and renamed into
-// place only when the run completes.
+// Every step is a goroutine (package pipeline); frames flow through bounded
+// channels, in order; the detect step's workers borrow engines from the
+// shared pool (engine.Env) on keyframes in parallel, and the runner
+// restores order. The settings come from package settings. Outputs are
+// written under temporary names and renamed into place only when the run
+// completes. The people step writes the people file; the VTT, subtitle
+// stream and review page are made from it after Run (people.UnifyFiles).
 package annotate
 
 import (
@@ -27,9 +32,11 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/blur"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/people"
 	"github.com/vidtag/vidtag/pipeline"
@@ -39,15 +46,9 @@ import (
 	"github.com/vidtag/vidtag/ultraface"
 )
 
-// Env is what runs share: loaded once per process.
-type Env struct {
-	Engines *recog.Pool // detector engines, lent per keyframe
-	Gallery *gallery.Gallery
-	Log     *zap.Logger
-}
-
-// Options are one run's settings. Zero values are not defaults: the CLI
-// fills every field from flags, environment, config file or built-in default.
+// Options are one run's settings. Zero values are not defaults: package
+// settings fills the tagging fields (settings.Defaults().Annotate(), or the
+// CLI's flags, environment and config file), the caller the run's files.
 type Options struct {
 	Input       string
 	Output      string    // annotated MP4; "" with SidecarOnly
@@ -106,28 +107,6 @@ type Options struct {
 	// Progress, when set, is called after each frame with frames done and
 	// the expected total (0 if unknown).
 	Progress func(done, total int)
-}
-
-// Defaults are the built-in settings, chosen from measurements (README,
-// "Performance"); the CLI's flags start from them.
-func Defaults() Options {
-	return Options{
-		Detector:      recog.UltraFace,
-		Tolerance:     0, // auto
-		DetectEvery:   5,
-		DescribeEvery: 30,
-		MinFace:       29,
-		DetectPixels:  2.1e6,
-		Lookahead:     time.Second,
-		CutThreshold:  20,
-		MaxMisses:     2,
-		JPEGQuality:   92,
-		Preset:        "auto",
-		CRF:           20,
-		Blur:          blur.Policy{Mode: blur.None},
-		BlurStyle:     blur.Gaussian,
-		Subtitles:     true,
-	}
 }
 
 // DefaultFrameMemory is the default budget for decoded frames: room for
@@ -224,7 +203,7 @@ func Tolerance(setting float64, g *gallery.Gallery) (float64, string) {
 func ClusterCut(tol float64, g *gallery.Gallery) float64 {
 	c := identity.Calibrate(identity.FromGallery(g))
 	if !math.IsNaN(c.Between) && c.Between < tol {
-		return math.Round(c.Between*1000) / 1000
+		return tidy.Round(c.Between, 3)
 	}
 	return tol
 }
@@ -337,7 +316,7 @@ func Check(opt Options) error {
 
 // Run annotates the planned input. On ErrTruncated the outputs are complete
 // for the frames that decoded; on any other error no output is left behind.
-func Run(ctx context.Context, env *Env, plan *Plan) (*Result, error) {
+func Run(ctx context.Context, env *engine.Env, plan *Plan) (*Result, error) {
 	defer plan.Release()
 	start := time.Now()
 	opt, info, scale, smallest := plan.Options, plan.Info, plan.Scale, plan.Smallest
@@ -583,7 +562,7 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 	}
 	f, err := outfile.Create(opt.Sidecar, 0o644)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, media.UnwrapPathError(err))
+		return nil, nil, fmt.Errorf("%s: cannot write here: %w", opt.Sidecar, outfile.UnwrapPathError(err))
 	}
 	done := false
 	return f, func(ok bool) error {
@@ -593,7 +572,7 @@ func openSidecar(opt Options) (io.Writer, func(bool) error, error) {
 		done = true
 		if ok {
 			if err := f.Commit(); err != nil {
-				return fmt.Errorf("%s: %w", opt.Sidecar, media.UnwrapPathError(err))
+				return fmt.Errorf("%s: %w", opt.Sidecar, outfile.UnwrapPathError(err))
 			}
 			return nil
 		}

@@ -1,4 +1,4 @@
-package annotate
+package annotate_test
 
 import (
 	"bufio"
@@ -13,9 +13,12 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/blur"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // gtFace is one ground-truth face (testdata MANIFEST.md, "GT format").
@@ -149,22 +152,22 @@ func measureBlur(t *testing.T, src, out string, gt [][]gtFace) []boxCover {
 
 // blurRun annotates clip with the blur policy and returns the output MP4
 // and its sidecar.
-func blurRun(t *testing.T, env *Env, clip, policy string, style blur.Style) (string, string) {
+func blurRun(t *testing.T, env *engine.Env, clip, policy string, style blur.Style) (string, string) {
 	t.Helper()
-	opt := Defaults()
+	opt := settings.Defaults().Annotate()
 	opt.Input = testenv.Data(t, "clips", clip+".mp4")
 	opt.Output = filepath.Join(t.TempDir(), clip+".mp4")
-	opt.Sidecar = DefaultSidecar(opt.Output)
+	opt.Sidecar = annotate.DefaultSidecar(opt.Output)
 	var err error
 	if opt.Blur, err = blur.Parse(policy); err != nil {
 		t.Fatal(err)
 	}
 	opt.BlurStyle = style
-	plan, err := Prepare(context.Background(), opt)
+	plan, err := annotate.Prepare(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(context.Background(), env, plan); err != nil {
+	if _, err := annotate.Run(context.Background(), env, plan); err != nil {
 		t.Fatal(err)
 	}
 	return opt.Output, opt.Sidecar
@@ -195,7 +198,7 @@ func TestBlurAllCoversEveryFace(t *testing.T) {
 		t.Skip("annotates three clips")
 	}
 	pool := testengine.Pool(t, 2)
-	env := &Env{Engines: pool, Gallery: testengine.Known(t, pool)}
+	env := &engine.Env{Engines: pool, Gallery: testengine.Known(t, pool)}
 	for _, clip := range []string{"short_hamilton_clip", "obama_biden_720p", "obama_1080p"} {
 		t.Run(clip, func(t *testing.T) {
 			gt := loadGT(t, clip)
@@ -242,7 +245,7 @@ func TestBlurUnknownSparesKnown(t *testing.T) {
 		t.Skip("annotates a clip")
 	}
 	pool := testengine.Pool(t, 2)
-	env := &Env{Engines: pool, Gallery: testengine.Known(t, pool)}
+	env := &engine.Env{Engines: pool, Gallery: testengine.Known(t, pool)}
 	const clip = "short_hamilton_clip"
 	gt := loadGT(t, clip)
 	out, sidecar := blurRun(t, env, clip, "unknown", blur.Gaussian)
@@ -302,51 +305,5 @@ func TestBlurUnknownSparesKnown(t *testing.T) {
 				t.Fatalf("sidecar frame %d: %s (known %v) has blurred %v", i, f.Label, f.Known, f.Blurred)
 			}
 		}
-	}
-}
-
-// TestDigestBlur: a blurred video is another output (batch redoes it),
-// while no blur, or a blur with no video to blur, leaves the digest as it
-// was before blurring existed.
-func TestDigestBlur(t *testing.T) {
-	d := func(mut func(*Options)) string {
-		o := Defaults()
-		mut(&o)
-		return o.Digest("known", "models")
-	}
-	plain := d(func(*Options) {})
-	// The digest of the default settings without the blur settings
-	// (format vidtag-4, with the people step): outputs made before --blur
-	// existed stay complete.
-	const before = "6e5bc1c616cb0427"
-	if plain != before {
-		t.Errorf("default digest %s, want %s (unchanged by the blur settings)", plain, before)
-	}
-	seen := map[string]string{"none": plain}
-	for name, mut := range map[string]func(*Options){
-		"all":                       func(o *Options) { o.Blur.Mode = blur.All },
-		"unknown":                   func(o *Options) { o.Blur.Mode = blur.Unknown },
-		"except=A":                  func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A"}} },
-		"except=A,B":                func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A", "B"}} },
-		"all, pixelate":             func(o *Options) { o.Blur.Mode, o.BlurStyle = blur.All, blur.Pixelate },
-		"all, labels":               func(o *Options) { o.Blur.Mode, o.BlurLabels = blur.All, true },
-		"sidecar only":              func(o *Options) { o.SidecarOnly = true },
-		"none, pixelate (no-op)":    func(o *Options) { o.BlurStyle = blur.Pixelate },
-		"sidecar only, all (no-op)": func(o *Options) { o.SidecarOnly, o.Blur.Mode = true, blur.All },
-	} {
-		got := d(mut)
-		noop := strings.Contains(name, "no-op")
-		switch {
-		case noop && name[0] == 'n' && got != plain, noop && name[0] == 's' && got != d(func(o *Options) { o.SidecarOnly = true }):
-			t.Errorf("%s: digest changed", name)
-		case !noop:
-			if other, dup := seen[got]; dup {
-				t.Errorf("%s and %s have the same digest", name, other)
-			}
-			seen[got] = name
-		}
-	}
-	if d(func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"B", "A"}} }) != d(func(o *Options) { o.Blur = blur.Policy{Mode: blur.Except, Except: []string{"A", "B"}} }) {
-		t.Error("except=B,A and except=A,B differ")
 	}
 }

@@ -1,4 +1,4 @@
-package annotate
+package annotate_test
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestCommitOrder: the video goes into place last. When the report cannot
@@ -25,14 +26,13 @@ func TestCommitOrder(t *testing.T) {
 		"-frames:v", "15", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", clip).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	pool := testengine.Pool(t, 1)
-	env := &Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 
-	opt := Defaults()
+	opt := settings.Defaults().Annotate()
 	opt.Input, opt.Output, opt.Sidecar = clip, filepath.Join(dir, "out.mp4"), filepath.Join(dir, "out.jsonl")
 	opt.Report = filepath.Join(dir, "rep", "out.report.json")
 	os.Mkdir(filepath.Join(dir, "rep"), 0o755)
-	plan, err := Prepare(context.Background(), opt)
+	plan, err := annotate.Prepare(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestCommitOrder(t *testing.T) {
 	// and a file takes its name: the report cannot be written.
 	os.RemoveAll(filepath.Join(dir, "rep"))
 	os.WriteFile(filepath.Join(dir, "rep"), []byte("not a folder"), 0o644)
-	if _, err := Run(context.Background(), env, plan); err == nil || !strings.Contains(err.Error(), "out.report.json") {
+	if _, err := annotate.Run(context.Background(), env, plan); err == nil || !strings.Contains(err.Error(), "out.report.json") {
 		t.Fatalf("err = %v, want the report's error", err)
 	}
 	if got := names(t, dir); !slices.Equal(got, []string{"in.mp4", "rep"}) {
@@ -49,7 +49,7 @@ func TestCommitOrder(t *testing.T) {
 
 	os.Remove(filepath.Join(dir, "rep"))
 	os.Mkdir(filepath.Join(dir, "rep"), 0o755)
-	if _, err := Run(context.Background(), env, plan); err != nil {
+	if _, err := annotate.Run(context.Background(), env, plan); err != nil {
 		t.Fatal(err)
 	}
 	if got := names(t, dir); !slices.Equal(got, []string{"in.mp4", "out.jsonl", "out.mp4", "rep"}) {

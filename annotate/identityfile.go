@@ -11,7 +11,6 @@ import (
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
-	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/track"
 )
 
@@ -55,7 +54,7 @@ func writeTrackFile(path string, f *TrackFile) error {
 		return err
 	}
 	if err := outfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("%s: %w", path, media.UnwrapPathError(err))
+		return fmt.Errorf("%s: %w", path, outfile.UnwrapPathError(err))
 	}
 	return nil
 }

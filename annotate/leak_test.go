@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package annotate
+package annotate_test
 
 import (
 	"bytes"
@@ -11,9 +11,12 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/blur"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestLeakNoMatOutlivesARun runs the whole pipeline under gocv's matprofile
@@ -38,7 +41,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	if n := gocv.MatProfile.Count() - before; n != 0 {
 		t.Fatalf("enrollment left %d Mats open", n)
 	}
-	env := &Env{Engines: pool, Gallery: g}
+	env := &engine.Env{Engines: pool, Gallery: g}
 	// A phone clip (rotation side data): the reader turns frames through
 	// a Mat of its own. A small frame budget makes the reader wait for
 	// frames to come back.
@@ -65,7 +68,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 			before := gocv.MatProfile.Count()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			opt := Defaults()
+			opt := settings.Defaults().Annotate()
 			opt.Input = tt.input
 			if !filepath.IsAbs(tt.input) {
 				opt.Input = testenv.Data(t, tt.input)
@@ -76,7 +79,7 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 				t.Fatal(err)
 			}
 			opt.Output = filepath.Join(t.TempDir(), "out.mp4")
-			opt.Sidecar = DefaultSidecar(opt.Output)
+			opt.Sidecar = annotate.DefaultSidecar(opt.Output)
 			// The people step crops faces through Mats of its own.
 			opt.People = filepath.Join(filepath.Dir(opt.Output), "out.people.json")
 			opt.Progress = func(done, _ int) {
@@ -84,11 +87,11 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 					cancel()
 				}
 			}
-			plan, err := Prepare(ctx, opt)
+			plan, err := annotate.Prepare(ctx, opt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			Run(ctx, env, plan)
+			annotate.Run(ctx, env, plan)
 			if n := gocv.MatProfile.Count() - before; n != 0 {
 				var b bytes.Buffer
 				gocv.MatProfile.WriteTo(&b, 1)

@@ -1,9 +1,6 @@
 package annotate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -13,7 +10,7 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/internal/outfile"
-	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/internal/tidy"
 )
 
 // Report is the run report written by --report, one JSON object.
@@ -81,16 +78,16 @@ type Person struct {
 func NewReport(r *Result) *Report {
 	rep := &Report{Input: r.Input, Output: r.Output, Sidecar: r.Sidecar, Frames: r.Frames, FramesExpected: r.FramesExpected,
 		FramesFrom: r.FramesFrom, Truncated: r.Truncated, Faces: r.Faces, UnknownFaces: r.UnknownFaces, Tracks: r.Tracks,
-		FPS: round(r.FPS(), 2), WallSeconds: round(r.Wall.Seconds(), 3), VideoSeconds: round(r.Duration, 3),
+		FPS: tidy.Round(r.FPS(), 2), WallSeconds: tidy.Round(r.Wall.Seconds(), 3), VideoSeconds: tidy.Round(r.Duration, 3),
 		DetectScale: r.DetectScale, People: map[string]Person{}, Source: r.Source, Settings: r.Settings,
 		Tolerance: r.Tolerance, ToleranceAuto: r.ToleranceAuto, Cohort: r.Cohort}
 	if r.Wall > 0 {
-		rep.RealTime = round(r.Duration/r.Wall.Seconds(), 2)
+		rep.RealTime = tidy.Round(r.Duration/r.Wall.Seconds(), 2)
 	}
 	for label, frames := range r.People {
 		p := Person{Frames: frames}
 		if r.FrameRate > 0 {
-			p.Seconds = round(float64(frames)/r.FrameRate, 2)
+			p.Seconds = tidy.Round(float64(frames)/r.FrameRate, 2)
 		}
 		rep.People[label] = p
 	}
@@ -99,14 +96,7 @@ func NewReport(r *Result) *Report {
 
 // WriteReport writes the report for r to path, atomically.
 func WriteReport(path string, r *Result) error {
-	b, err := json.MarshalIndent(NewReport(r), "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := outfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, media.UnwrapPathError(err))
-	}
-	return nil
+	return outfile.WriteJSON(path, NewReport(r), 0o644)
 }
 
 // Summary is the one-line human summary of a run.
@@ -132,30 +122,4 @@ func (r *Result) Summary() string {
 		b.WriteString("; nobody known")
 	}
 	return b.String()
-}
-
-func round(v float64, places int) float64 {
-	p := math.Pow(10, float64(places))
-	return math.Round(v*p) / p
-}
-
-// formatVersion changes when vidtag's outputs change for the same settings
-// (a new tracker, say), so batch re-runs redo older outputs.
-const formatVersion = "vidtag-4" // 2: faces carry "score"; 3: the identity decision (margin, crowd); 4: strangers' "cluster", people files, VTT, review pages
-
-// Digest identifies everything that changes a run's outputs: the tagging
-// and encoding settings, the known faces (a fingerprint of their folder)
-// and the models. Worker and thread counts are left out: they change speed,
-// not results.
-func (o Options) Digest(knownFingerprint, modelsDigest string) string {
-	v := []any{formatVersion, o.Detector, o.Tolerance, o.DetectEvery, o.DescribeEvery, o.MinFace, o.DetectPixels, o.Lookahead.String(),
-		o.CutThreshold, o.MaxMisses, o.JPEGQuality, o.Preset, o.CRF, o.SidecarOnly, o.Subtitles, o.People != "", knownFingerprint, modelsDigest}
-	// A blurred video is another output; with no blur (or no video to
-	// blur) the digest is what it was, so earlier outputs stay complete.
-	if o.Blur.On() && !o.SidecarOnly {
-		v = append(v, "blur", o.Blur.String(), o.BlurStyle.String(), o.BlurLabels)
-	}
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
 }

@@ -17,9 +17,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/people"
+	"github.com/vidtag/vidtag/pipeline"
 )
 
 // Statuses of a video in the batch report.
@@ -43,11 +46,14 @@ type Options struct {
 	// Env loads the models and known faces; it is called once, and only
 	// when some video needs processing (a re-run over a complete folder
 	// loads nothing).
-	Env func() (*annotate.Env, error)
+	Env func() (*engine.Env, error)
 	Log *zap.Logger
 	// Progress, when set, is called as videos and frames advance, from
 	// one job at a time (never concurrently), with counts that only grow.
 	Progress func(Progress)
+	// Stats, when set, is given each tagged video's step timings (the
+	// --stats table), from several jobs at once.
+	Stats func(*pipeline.Stats)
 }
 
 // Progress is how far a batch has got.
@@ -128,7 +134,7 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
-		return nil, fmt.Errorf("%s: cannot create the output folder: %w", opt.Out, unwrap(err))
+		return nil, fmt.Errorf("%s: cannot create the output folder: %w", opt.Out, outfile.UnwrapPathError(err))
 	}
 	// One batch (or shard) at a time writes a report: a second one over
 	// the same output folder refuses before doing anything.
@@ -227,11 +233,11 @@ feed:
 	}
 	rep.Totals.Videos += len(vids)
 	rep.Finished = time.Now().UTC().Round(time.Millisecond)
-	rep.Totals.WallSeconds = round(time.Since(start).Seconds(), 3)
+	rep.Totals.WallSeconds = tidy.Round(time.Since(start).Seconds(), 3)
 	if rep.Totals.WallSeconds > 0 {
-		rep.Totals.FPS = round(float64(rep.Totals.Frames)/rep.Totals.WallSeconds, 2)
+		rep.Totals.FPS = tidy.Round(float64(rep.Totals.Frames)/rep.Totals.WallSeconds, 2)
 	}
-	if err := writeJSON(ReportPath(opt.Out, opt.Shard), rep); err != nil {
+	if err := outfile.WriteJSON(ReportPath(opt.Out, opt.Shard), rep, 0o644); err != nil {
 		return rep, err
 	}
 	if ctx.Err() != nil {
@@ -271,7 +277,7 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return res, true
 		}
-		res.Status, res.Error = StatusFailed, oneLine(err, v.Path)
+		res.Status, res.Error = StatusFailed, errorText(err, v.Path)
 		log.Warn("video failed", zap.String("input", v.Rel), zap.String("error", res.Error))
 		return res, false
 	}
@@ -300,8 +306,11 @@ func runOne(ctx context.Context, opt Options, env *envOnce, v Video, log *zap.Lo
 	plan.Progress = func(n, _ int) { frames(n - done); done = n }
 	r, err := annotate.Run(ctx, e, plan)
 	if r != nil {
-		res.Frames, res.FPS = r.Frames, round(r.FPS(), 2)
+		res.Frames, res.FPS = r.Frames, tidy.Round(r.FPS(), 2)
 		res.People = annotate.NewReport(r).Seconds()
+		if opt.Stats != nil && r.Stats != nil {
+			opt.Stats(r.Stats)
+		}
 	}
 	if err != nil {
 		return fail(err)
@@ -381,45 +390,26 @@ func countLines(path string) (int, error) {
 
 // envOnce loads the environment on first use.
 type envOnce struct {
-	load func() (*annotate.Env, error)
+	load func() (*engine.Env, error)
 	once sync.Once
-	env  *annotate.Env
+	env  *engine.Env
 	err  error
 }
 
-func lazyEnv(load func() (*annotate.Env, error)) *envOnce { return &envOnce{load: load} }
+func lazyEnv(load func() (*engine.Env, error)) *envOnce { return &envOnce{load: load} }
 
-func (e *envOnce) get() (*annotate.Env, error) {
+func (e *envOnce) get() (*engine.Env, error) {
 	e.once.Do(func() { e.env, e.err = e.load() })
 	return e.env, e.err
 }
 
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := outfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("%s: %w", path, unwrap(err))
-	}
-	return nil
-}
-
-// oneLine is an error without the input path it repeats.
-func oneLine(err error, path string) string {
+// errorText is an error for the report: one line, without the input path
+// it repeats.
+func errorText(err error, path string) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted"
 	}
-	s := strings.TrimPrefix(err.Error(), path+": ")
-	return strings.Join(strings.Fields(s), " ")
-}
-
-func round(v float64, places int) float64 {
-	p := 1.0
-	for i := 0; i < places; i++ {
-		p *= 10
-	}
-	return float64(int64(v*p+0.5)) / p
+	return tidy.OneLine(strings.TrimPrefix(err.Error(), path+": "))
 }
 
 // Table prints the report as a table, one video a line.

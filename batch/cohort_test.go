@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestBatchStrangersRevokeNames: a stranger in one video of the batch who
@@ -81,7 +83,7 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 // twoHamiltonClips makes a batch input of two 90-frame cuts of the
 // Hamilton clip (a.mp4, b.mp4: Miranda in both) and sidecar-only batch
 // options over it, with the shared known faces.
-func twoHamiltonClips(t *testing.T, settings string) Options {
+func twoHamiltonClips(t *testing.T, digest string) Options {
 	t.Helper()
 	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
 	in, out := t.TempDir(), t.TempDir()
@@ -94,10 +96,10 @@ func twoHamiltonClips(t *testing.T, settings string) Options {
 	}
 	pool := testengine.Pool(t, 2)
 	g := testengine.Known(t, pool)
-	tag := annotate.Defaults()
-	tag.Settings = settings
+	tag := settings.Defaults().Annotate()
+	tag.Settings = digest
 	return Options{In: in, Out: out, Jobs: 1, SidecarOnly: true, Tag: tag,
-		Env: func() (*annotate.Env, error) { return &annotate.Env{Engines: pool, Gallery: g}, nil }}
+		Env: func() (*engine.Env, error) { return &engine.Env{Engines: pool, Gallery: g}, nil }}
 }
 
 // plantLookAlike adds to b's track file a stranger's track (unnamed by its

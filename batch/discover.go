@@ -64,7 +64,7 @@ func Discover(in, out string) ([]Video, error) {
 func discover(in, out string) ([]Video, []VideoResult, error) {
 	st, err := os.Stat(in)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", in, unwrap(err))
+		return nil, nil, fmt.Errorf("%s: %w", in, outfile.UnwrapPathError(err))
 	}
 	if !st.IsDir() {
 		return nil, nil, fmt.Errorf("%s: not a folder", in)
@@ -76,7 +76,7 @@ func discover(in, out string) ([]Video, []VideoResult, error) {
 		if err != nil {
 			rel, _ := filepath.Rel(in, path)
 			unreadable = append(unreadable, VideoResult{Input: filepath.ToSlash(rel) + "/", Status: StatusFailed,
-				Error: "folder not read: " + unwrap(err).Error(), People: map[string]float64{}})
+				Error: "folder not read: " + outfile.UnwrapPathError(err).Error(), People: map[string]float64{}})
 			if d != nil && d.IsDir() {
 				return filepath.SkipDir
 			}
@@ -256,10 +256,3 @@ func ShardOf(rel string, n int) int {
 }
 
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
-
-func unwrap(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
-		return pe.Err
-	}
-	return err
-}

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 )
 
 // MergeResult says what Merge folded.
@@ -110,8 +110,8 @@ func Merge(out string) (*MergeResult, error) {
 	}
 	sort.SliceStable(m.Videos, func(a, b int) bool { return m.Videos[a].Input < m.Videos[b].Input })
 	if !m.Started.IsZero() && m.Finished.After(m.Started) {
-		m.Totals.WallSeconds = round(m.Finished.Sub(m.Started).Seconds(), 3)
-		m.Totals.FPS = round(float64(m.Totals.Frames)/m.Totals.WallSeconds, 2)
+		m.Totals.WallSeconds = tidy.Round(m.Finished.Sub(m.Started).Seconds(), 3)
+		m.Totals.FPS = tidy.Round(float64(m.Totals.Frames)/m.Totals.WallSeconds, 2)
 	}
 	res.Report = m
 
@@ -126,16 +126,15 @@ func Merge(out string) (*MergeResult, error) {
 	if old, err := readJSONFile[Report](res.Path); err == nil {
 		m.People = old.People
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := outfile.JSON(m)
 	if err != nil {
 		return res, err
 	}
-	b = append(b, '\n')
 	if old, err := os.ReadFile(res.Path); err == nil && bytes.Equal(old, b) {
 		return res, nil
 	}
 	if err := outfile.WriteFile(res.Path, b, 0o644); err != nil {
-		return res, fmt.Errorf("%s: %w", res.Path, unwrap(err))
+		return res, fmt.Errorf("%s: %w", res.Path, outfile.UnwrapPathError(err))
 	}
 	res.Written = true
 	return res, nil

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // Plan is what one batch (or shard) set out to do, written to the output
@@ -51,7 +53,7 @@ func writePlan(opt Options, start time.Time, all int, vids []Video) error {
 		}
 		p.Videos = append(p.Videos, PlanVideo{Input: v.Rel, Output: filepath.ToSlash(rel)})
 	}
-	return writeJSON(PlanPath(opt.Out, opt.Shard), p)
+	return outfile.WriteJSON(PlanPath(opt.Out, opt.Shard), p, 0o644)
 }
 
 // shardFile matches the per-shard files in an output folder.
@@ -62,7 +64,7 @@ var shardFile = regexp.MustCompile(`^batch-(report|plan)\.shard-(\d+)-of-(\d+)\.
 func shardFiles(out string) (reports, plans map[int]map[int]string, err error) {
 	ents, err := os.ReadDir(out)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", out, unwrap(err))
+		return nil, nil, fmt.Errorf("%s: %w", out, outfile.UnwrapPathError(err))
 	}
 	reports, plans = map[int]map[int]string{}, map[int]map[int]string{}
 	for _, e := range ents {
@@ -90,7 +92,7 @@ func shardFiles(out string) (reports, plans map[int]map[int]string, err error) {
 func readJSONFile[T any](path string) (*T, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, unwrap(err))
+		return nil, fmt.Errorf("%s: %w", path, outfile.UnwrapPathError(err))
 	}
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidtag/vidtag/annotate"
-	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestProgressFromConcurrentJobs runs three videos on three jobs with a
@@ -28,20 +28,18 @@ func TestProgressFromConcurrentJobs(t *testing.T) {
 			t.Fatalf("ffmpeg: %v\n%s", err, b)
 		}
 	}
-	pool := testengine.Pool(t, 2)
+	env := testengine.Env(t, 2)
 
 	var (
 		calls   []Progress // no lock: Run promises one call at a time
 		inside  atomic.Int32
 		overlap atomic.Bool
 	)
-	tag := annotate.Defaults()
+	tag := settings.Defaults().Annotate()
 	tag.Settings = "progress-test"
 	tag.Lookahead = 0 // frames flow out as they are tracked, not in a burst at the end
 	opt := Options{In: in, Out: out, Jobs: 3, Shard: Shard{Index: 0, Count: 1}, SidecarOnly: true, Tag: tag,
-		Env: func() (*annotate.Env, error) {
-			return &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}, nil
-		},
+		Env: func() (*engine.Env, error) { return env, nil },
 		Progress: func(p Progress) {
 			if inside.Add(1) > 1 {
 				overlap.Store(true)

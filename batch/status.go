@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // Shard states in a Status.
@@ -63,7 +65,7 @@ func ReadStatus(out string) (*Status, error) {
 	}
 	if n == 0 {
 		if _, err := os.Stat(out); err != nil {
-			return nil, fmt.Errorf("%s: %w", out, unwrap(err))
+			return nil, fmt.Errorf("%s: %w", out, outfile.UnwrapPathError(err))
 		}
 		return nil, fmt.Errorf("%s: no batch has started here (no batch-plan*.json)", out)
 	}

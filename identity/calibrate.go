@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/tidy"
 )
 
 // Bounds of the automatic tolerance. 0.6 is face_recognition's default and
@@ -80,11 +81,9 @@ func Calibrate(k *Known) Calibration {
 	case !math.IsNaN(c.Between):
 		tol = 0.9 * c.Between
 	}
-	c.Tolerance = math.Max(MinTolerance, math.Min(MaxTolerance, round3(tol)))
+	c.Tolerance = math.Max(MinTolerance, math.Min(MaxTolerance, tidy.Round(tol, 3)))
 	return c
 }
-
-func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // quantile is the q-quantile of vs by linear interpolation; NaN for none.
 func quantile(vs []float64, q float64) float64 {

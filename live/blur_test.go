@@ -1,4 +1,4 @@
-package live
+package live_test
 
 import (
 	"context"
@@ -8,23 +8,24 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestBlurInWindowAndRecording: with --blur all, every face live tracks is
 // hidden in the frame the window shows and in the --record file, and gets
 // no box or name. The solid style makes a hidden face easy to see: black.
 func TestBlurInWindowAndRecording(t *testing.T) {
-	pool := testengine.Pool(t, 2)
-	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 2)
 	record := filepath.Join(t.TempDir(), "rec.mp4")
-	opt := Options{Source: Source{Camera: -1, Input: testenv.Data(t, "clips", "short_hamilton_clip.mp4")}, Tag: annotate.Defaults(), Record: record}
+	opt := settings.Defaults().Live()
+	opt.Source = live.Source{Camera: -1, Input: testenv.Data(t, "clips", "short_hamilton_clip.mp4")}
+	opt.Record = record
 	opt.Tag.Blur, opt.Tag.BlurStyle = blur.Policy{Mode: blur.All}, blur.Solid
-	s, err := Start(context.Background(), env, opt)
+	s, err := live.Start(context.Background(), env, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package live
+package live_test
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vidtag/vidtag/annotate"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestEndOfStreamNeedsNoSpareSlots plays short files to their end: a
@@ -27,14 +27,14 @@ func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	pool := testengine.Pool(t, 1)
-	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 	for i := range 3 {
 		done := make(chan error, 1)
 		go func() {
-			opt := Options{Source: Source{Camera: -1, Input: clip}, Tag: annotate.Defaults()}
+			opt := settings.Defaults().Live()
+			opt.Source = live.Source{Camera: -1, Input: clip}
 			opt.Tag.DetectEvery = 1
-			_, err := RunHeadless(context.Background(), env, opt)
+			_, err := live.RunHeadless(context.Background(), env, opt)
 			done <- err
 		}()
 		select {

@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package live
+package live_test
 
 import (
 	"context"
@@ -10,19 +10,18 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestLeakLiveSession: no Mat outlives a live session, whether the source
 // ends or the session is stopped midway (go test -tags matprofile).
 func TestLeakLiveSession(t *testing.T) {
-	pool := testengine.Pool(t, 2)
-	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
-	if err := pool.Ready(context.Background()); err != nil {
+	env := testengine.Env(t, 2)
+	if err := env.Engines.Ready(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, stopAfter := range []time.Duration{0, 1500 * time.Millisecond} {
@@ -32,11 +31,12 @@ func TestLeakLiveSession(t *testing.T) {
 			if stopAfter > 0 {
 				time.AfterFunc(stopAfter, cancel)
 			}
-			opt := Options{Source: Source{Camera: -1, Input: testenv.Data(t, "bad", "truncated_40pct.mp4")}, Tag: annotate.Defaults()}
+			opt := settings.Defaults().Live()
+			opt.Source = live.Source{Camera: -1, Input: testenv.Data(t, "bad", "truncated_40pct.mp4")}
 			opt.Tag.Blur.Mode = b
 			// On a loaded machine the stop may come before the session has
 			// started: that is a stop too, and must leak nothing either.
-			if _, err := RunHeadless(ctx, env, opt); err != nil && !(stopAfter > 0 && errors.Is(err, context.Canceled)) {
+			if _, err := live.RunHeadless(ctx, env, opt); err != nil && !(stopAfter > 0 && errors.Is(err, context.Canceled)) {
 				t.Fatal(err)
 			}
 			cancel()

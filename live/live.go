@@ -32,7 +32,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/identity"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/pipeline"
 	"github.com/vidtag/vidtag/recog"
@@ -79,7 +81,7 @@ const maxInFlight = 3
 // delivers (on the main thread, for a window) and hands each back.
 type Session struct {
 	opt      Options
-	env      *annotate.Env
+	env      *engine.Env
 	log      *zap.Logger
 	cap      *capture
 	frames   *pipeline.Mailbox[*stages.Frame] // capture -> pipeline: the newest frame wins
@@ -99,12 +101,15 @@ type Session struct {
 	// Recorded is the number of frames in the recording once Wait has
 	// kept it (0 when there is none).
 	Recorded int
+	// Stats are the pipeline's step timings (--stats), once Wait has
+	// returned.
+	Stats *pipeline.Stats
 }
 
 // Start opens the source and starts the session: capture, and the
 // pipeline. Frames() delivers annotated frames until the source ends, the
 // context is cancelled or Stop is called.
-func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error) {
+func Start(ctx context.Context, env *engine.Env, opt Options) (*Session, error) {
 	log := opt.Log
 	if log == nil {
 		log = zap.NewNop()
@@ -143,7 +148,11 @@ func Start(ctx context.Context, env *annotate.Env, opt Options) (*Session, error
 		}()
 		// Queues of one: a frame waiting in a queue only adds latency; the
 		// mailbox in front drops what the pipeline cannot take.
-		_, err := pipeline.Run[*stages.Frame](ctx, pipeline.SourceFunc[*stages.Frame](s.next), steps, pipeline.Options{Queue: 1})
+		st, err := pipeline.Run[*stages.Frame](ctx, pipeline.SourceFunc[*stages.Frame](s.next), steps, pipeline.Options{Queue: 1})
+		if st != nil {
+			st.Steps[0].Name = "mailbox" // the source: waits for capture
+		}
+		s.Stats = st
 		s.events.close(0)
 		if err != nil && ctx.Err() == nil { // not a stop: a step failed
 			s.fail(err)
@@ -289,7 +298,7 @@ func (s *Session) Wait() (*Report, error) {
 
 // RunHeadless runs a session with no window: a frame counts as shown when
 // it is complete.
-func RunHeadless(ctx context.Context, env *annotate.Env, opt Options) (*Report, error) {
+func RunHeadless(ctx context.Context, env *engine.Env, opt Options) (*Report, error) {
 	s, err := Start(ctx, env, opt)
 	if err != nil {
 		return nil, err
@@ -454,7 +463,7 @@ func (e *eventLog) emit(at time.Duration, kind, label string, id int) {
 	if e.w == nil {
 		return
 	}
-	b, _ := json.Marshal(Event{Time: math.Round(at.Seconds()*1000) / 1000, Wall: time.Now().UTC().Format(time.RFC3339Nano),
+	b, _ := json.Marshal(Event{Time: tidy.Round(at.Seconds(), 3), Wall: time.Now().UTC().Format(time.RFC3339Nano),
 		Event: kind, Label: label, Track: id})
 	e.w.Write(append(b, '\n'))
 }

@@ -1,13 +1,13 @@
-package live
+package live_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/vidtag/vidtag/annotate"
-	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/live"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // TestLiveHonoursSchedule: live runs annotate's schedule, so detect-every
@@ -17,8 +17,7 @@ import (
 // and the cuts are the keyframes, and only the first without cut
 // detection; with detect-every 10, about one frame in ten is.
 func TestLiveHonoursSchedule(t *testing.T) {
-	pool := testengine.Pool(t, 1)
-	env := &annotate.Env{Engines: pool, Gallery: gallery.New(nil, nil)}
+	env := testengine.Env(t, 1)
 	tests := []struct {
 		name     string
 		every    int
@@ -31,9 +30,10 @@ func TestLiveHonoursSchedule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opt := Options{Source: Source{Camera: -1, Input: testenv.Data(t, "clips", "short_hamilton_clip.mp4")}, Tag: annotate.Defaults()}
+			opt := settings.Defaults().Live()
+			opt.Source = live.Source{Camera: -1, Input: testenv.Data(t, "clips", "short_hamilton_clip.mp4")}
 			opt.Tag.DetectEvery, opt.Tag.CutThreshold = tt.every, tt.cut
-			rep, err := RunHeadless(context.Background(), env, opt)
+			rep, err := live.RunHeadless(context.Background(), env, opt)
 			if err != nil {
 				t.Fatal(err)
 			}

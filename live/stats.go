@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/stages"
 )
 
@@ -126,26 +127,21 @@ func (s *stats) percentile(p float64) float64 {
 func (s *stats) report(_ time.Duration, keyframes, dropped, late int) *Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := &Report{SourceFPS: round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, Keyframes: keyframes, FramesDropped: dropped,
+	r := &Report{SourceFPS: tidy.Round(s.fps, 2), FramesCaptured: s.captures, FramesShown: s.shows, Keyframes: keyframes, FramesDropped: dropped,
 		FramesLate: late, Detections: s.detections, People: map[string]float64{}}
 	if !s.first.IsZero() && s.last.After(s.first) {
 		secs := s.last.Sub(s.first).Seconds()
-		r.Seconds = round(secs, 3)
+		r.Seconds = tidy.Round(secs, 3)
 		// n frames span n-1 intervals
-		r.DisplayFPS = round(float64(max(0, s.shows-1))/secs, 2)
-		r.DetectFPS = round(float64(s.detections)/secs, 2)
+		r.DisplayFPS = tidy.Round(float64(max(0, s.shows-1))/secs, 2)
+		r.DetectFPS = tidy.Round(float64(s.detections)/secs, 2)
 	}
 	if s.shows > 0 {
-		r.LatencyMS = Latency{P50: round(s.percentile(0.5), 1), P95: round(s.percentile(0.95), 1),
-			Max: round(float64(s.maxLat)/float64(time.Millisecond), 1)}
+		r.LatencyMS = Latency{P50: tidy.Round(s.percentile(0.5), 1), P95: tidy.Round(s.percentile(0.95), 1),
+			Max: tidy.Round(float64(s.maxLat)/float64(time.Millisecond), 1)}
 	}
 	for l, v := range s.people {
-		r.People[l] = round(v, 2)
+		r.People[l] = tidy.Round(v, 2)
 	}
 	return r
-}
-
-func round(v float64, places int) float64 {
-	p := math.Pow(10, float64(places))
-	return math.Round(v*p) / p
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // Info is what ffprobe says about a video file.
@@ -210,7 +212,7 @@ func parseFloat(s string) float64 {
 func CheckReadable(path string) error {
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, UnwrapPathError(err))
+		return fmt.Errorf("%s: %w", path, outfile.UnwrapPathError(err))
 	}
 	if st.IsDir() {
 		return fmt.Errorf("%s: is a folder, not a video file", path)
@@ -220,7 +222,7 @@ func CheckReadable(path string) error {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, UnwrapPathError(err))
+		return fmt.Errorf("%s: %w", path, outfile.UnwrapPathError(err))
 	}
 	return f.Close()
 }
@@ -234,16 +236,6 @@ func lastLine(s, path string) string {
 		l = l[i+2:]
 	}
 	return l
-}
-
-// UnwrapPathError drops the op and path from an *os.PathError, for callers
-// that name the file themselves.
-func UnwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // CountFrames decodes the first video stream and counts its frames (slow:

@@ -88,7 +88,7 @@ func CheckWritable(path string, force bool) error {
 	}
 	p, err := outfile.Create(path, 0o644)
 	if err != nil {
-		return fmt.Errorf("%s: cannot write here: %w", path, UnwrapPathError(err))
+		return fmt.Errorf("%s: cannot write here: %w", path, outfile.UnwrapPathError(err))
 	}
 	p.Cleanup()
 	return nil
@@ -110,7 +110,7 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	}
 	pending, err := outfile.Create(o.Path, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, UnwrapPathError(err))
+		return nil, fmt.Errorf("%s: cannot write here: %w", o.Path, outfile.UnwrapPathError(err))
 	}
 	// Frames reach ffmpeg in a Matroska stream, each with its timestamp
 	// (see mkvPipe), so a variable frame rate survives.
@@ -251,7 +251,7 @@ func (w *Writer) Commit() error {
 	}
 	w.done = true
 	if err := w.pending.Commit(); err != nil {
-		return fmt.Errorf("%s: %w", w.path, UnwrapPathError(err))
+		return fmt.Errorf("%s: %w", w.path, outfile.UnwrapPathError(err))
 	}
 	return nil
 }

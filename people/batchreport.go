@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // BatchPerson is a person's timeline across a batch: the batch report's
@@ -74,7 +77,7 @@ func rewriteBatchReports(dir string, vids []*video, sum *Summary) error {
 						bp = &BatchPerson{Cluster: p.Cluster}
 						total[n] = bp
 					}
-					bp.Seconds = round(bp.Seconds+p.Seconds, 2)
+					bp.Seconds = tidy.Round(bp.Seconds+p.Seconds, 2)
 					bp.Videos = append(bp.Videos, BatchAppears{Input: input, Seconds: p.Seconds, First: p.First, Last: p.Last, Ranges: p.Ranges})
 				}
 				if err := eo.set("people", secs); err != nil {
@@ -92,7 +95,7 @@ func rewriteBatchReports(dir string, vids []*video, sum *Summary) error {
 		if err := o.set("people", total); err != nil {
 			return err
 		}
-		nb, err := indent(o)
+		nb, err := outfile.JSON(o)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/tidy"
 )
 
 // The review page's layout is fixed (rows of RowHeight px under a header
@@ -101,7 +102,7 @@ func videoPage(v *video) ([]byte, error) {
 		for _, rg := range p.Ranges {
 			s := pageSeg{Start: rg[0], End: rg[1]}
 			if dur > 0 {
-				s.Left, s.Width = round(100*rg[0]/dur, 3), round(100*(rg[1]-rg[0])/dur, 3)
+				s.Left, s.Width = tidy.Round(100*rg[0]/dur, 3), tidy.Round(100*(rg[1]-rg[0])/dur, 3)
 			}
 			r.Segments = append(r.Segments, s)
 		}
@@ -121,7 +122,7 @@ func videoPage(v *video) ([]byte, error) {
 	if title == "" {
 		title = filepath.Base(v.f.Input)
 	}
-	data := map[string]any{"Title": title, "Video": v.f.Video, "Rows": rows, "Cues": cues, "Duration": round(dur, 3),
+	data := map[string]any{"Title": title, "Video": v.f.Video, "Rows": rows, "Cues": cues, "Duration": tidy.Round(dur, 3),
 		"Header": HeaderHeight, "Row": RowHeight, "ThumbLeft": ThumbLeft, "Thumb": Thumb, "BarLeft": BarLeft, "BarWidth": BarWidth,
 		"BarHeight": BarHeight, "KnownColour": template.CSS(KnownColour), "UnknownColour": template.CSS(UnknownColour)}
 	var b bytes.Buffer
@@ -230,7 +231,7 @@ func writeIndex(dir string, vids []*video, sum *Summary) error {
 				rows[n] = r
 				all[n] = p
 			}
-			r.Seconds = round(r.Seconds+p.Seconds, 2)
+			r.Seconds = tidy.Round(r.Seconds+p.Seconds, 2)
 			r.Cells[vi] = &indexCell{Seconds: p.Seconds, Page: filepath.ToSlash(rel(dir, v.htmlPath()))}
 		}
 		for _, t := range v.f.Tracks {

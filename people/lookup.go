@@ -13,6 +13,7 @@ import (
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/stages"
 )
 
@@ -28,22 +29,7 @@ func Files(result string) ([]string, error) {
 		return nil, fmt.Errorf("%s: %w", result, err)
 	}
 	if st.IsDir() {
-		var paths []string
-		filepath.WalkDir(result, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
-			}
-			if strings.HasPrefix(d.Name(), ".") && p != result {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !d.IsDir() && strings.HasSuffix(d.Name(), FileSuffix) {
-				paths = append(paths, p)
-			}
-			return nil
-		})
+		paths := peopleFiles(result)
 		sort.Strings(paths)
 		if len(paths) == 0 {
 			return nil, fmt.Errorf("%s: %w (no *%s under it: is it an annotate or batch output folder?)", result, ErrNoResult, FileSuffix)
@@ -124,7 +110,7 @@ func Find(result, name string) (*Found, []string, error) {
 			a.Video = filepath.Join(filepath.Dir(p), f.Video)
 		}
 		found.Videos = append(found.Videos, a)
-		found.Seconds = round(found.Seconds+pp.Seconds, 2)
+		found.Seconds = tidy.Round(found.Seconds+pp.Seconds, 2)
 	}
 	names := make([]string, 0, len(seen))
 	for n := range seen {
@@ -269,4 +255,27 @@ func checkName(name string) error {
 		return fmt.Errorf("--name %q: that is what vidtag calls strangers; give the person's name", name)
 	}
 	return nil
+}
+
+// peopleFiles lists the people files under dir, in the order WalkDir meets
+// them, passing over hidden files and folders (the outputs' temporary
+// files) and folders it cannot read (their videos are not there).
+func peopleFiles(dir string) []string {
+	var paths []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), FileSuffix) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	return paths
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/stages"
 )
 
@@ -96,10 +97,10 @@ func (tl *timeline) finish() map[string]Person {
 	for n, p := range tl.people {
 		q := *p
 		if tl.frame > 0 {
-			q.Seconds = round(float64(p.Frames)*tl.frame, 2)
+			q.Seconds = tidy.Round(float64(p.Frames)*tl.frame, 2)
 		}
 		for i := range q.Ranges {
-			q.Ranges[i] = [2]float64{round(q.Ranges[i][0], 3), round(q.Ranges[i][1], 3)}
+			q.Ranges[i] = [2]float64{tidy.Round(q.Ranges[i][0], 3), tidy.Round(q.Ranges[i][1], 3)}
 		}
 		q.First, q.Last = q.Ranges[0][0], q.Ranges[len(q.Ranges)-1][1]
 		out[n] = q
@@ -205,9 +206,4 @@ func VTT(all map[string]Person) ([]byte, int) {
 func vttTime(s float64) string {
 	ms := int64(math.Round(s * 1000))
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
-}
-
-func round(v float64, places int) float64 {
-	p := math.Pow(10, float64(places))
-	return math.Round(v*p) / p
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -62,25 +61,7 @@ func Unify(ctx context.Context, dir string) (*Summary, error) {
 		return nil, err
 	}
 	defer lock.Release()
-	var paths []string
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // an unreadable folder: its videos are not there to unify
-		}
-		if strings.HasPrefix(d.Name(), ".") && p != dir {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), FileSuffix) {
-			paths = append(paths, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	paths := peopleFiles(dir)
 	sum, vids, err := unify(ctx, dir, paths)
 	if err != nil {
 		return sum, err
@@ -261,7 +242,7 @@ func rewriteVideo(ctx context.Context, v *video, sum *Summary) error {
 		if err := o.set("people", people(v.all)); err != nil {
 			return err
 		}
-		nb, err := indent(o)
+		nb, err := outfile.JSON(o)
 		if err != nil {
 			return err
 		}

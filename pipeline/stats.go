@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -51,6 +52,29 @@ func newStats[T Item](steps []Step[T]) *Stats {
 		st.Steps[i+1] = StepStats{Name: s.Name, Workers: max(1, len(s.Workers))}
 	}
 	return st
+}
+
+// Add adds the figures of another run to s, step by step (matched by
+// name; a step s does not have is appended): the totals of several runs,
+// as batch prints them. Walls add up too, so a step's utilisation is its
+// share of the runs' time. Workers and QueueMax keep the largest.
+func (s *Stats) Add(o *Stats) {
+	s.Wall += o.Wall
+	for _, os := range o.Steps {
+		i := slices.IndexFunc(s.Steps, func(st StepStats) bool { return st.Name == os.Name })
+		if i < 0 {
+			s.Steps = append(s.Steps, StepStats{Name: os.Name})
+			i = len(s.Steps) - 1
+		}
+		st := &s.Steps[i]
+		st.Workers, st.QueueMax = max(st.Workers, os.Workers), max(st.QueueMax, os.QueueMax)
+		st.Items += os.Items
+		st.Busy += os.Busy
+		st.WaitIn += os.WaitIn
+		st.WaitOut += os.WaitOut
+		st.queueSum += os.queueSum
+		st.queueN += os.queueN
+	}
 }
 
 // Print writes the stats as a table.

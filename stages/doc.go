@@ -5,8 +5,9 @@
 // the pipeline runner releases it exactly once (Frame.Release). Results ride
 // on the frame (keyframe flag, JPEG, detections, tracked faces) instead of
 // travelling on side channels. State that is not safe to share lives with
-// one owner: a scratch Mat in its stage value, a detector engine (models
-// that serialise their calls) in the pool that lends it to one worker at a
-// time. annotate and live run these same steps (live detects asynchronously,
+// one owner: a scratch Mat in its stage value, a detector engine in the
+// pool that lends it to one worker at a time (the CNN engines of one pool
+// each own their network and share one go-face Recognizer, which takes
+// their calls in turn: package recog). annotate and live run these same steps (live detects asynchronously,
 // AsyncDetect, and tracks causally, Track.ObserveAt).
 package stages

@@ -51,6 +51,7 @@ import (
 
 	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // pythonFPS is what face_recognition's video example manages on the
@@ -261,7 +262,7 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 	}
 	video := float64(gtFrames) / info.FrameRate.Float()
 	out := func(name string) string { return filepath.Join(c.out, clip+"."+name) }
-	d := annotate.Defaults()
+	d := settings.Defaults()
 	// batch takes a folder: one holding just this clip.
 	indexIn := out("index-in")
 	if err := os.MkdirAll(indexIn, 0o755); err != nil {

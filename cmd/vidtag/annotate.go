@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/people"
 )
 
@@ -58,7 +59,7 @@ func runAnnotate(c *cli.Context) error {
 	defer log.Sync()
 
 	input := c.Args().First()
-	opt := tagOptions(s)
+	opt := s.Annotate()
 	opt.Input, opt.Output, opt.Sidecar, opt.Stdout, opt.Report, opt.Force = input, out, c.String("sidecar"), c.App.Writer, c.Path("report"), c.Bool("force")
 	if opt.Sidecar == "" {
 		opt.Sidecar = annotate.DefaultSidecar(out)
@@ -77,15 +78,14 @@ func runAnnotate(c *cli.Context) error {
 		return err
 	}
 	type loaded struct {
-		env   *annotate.Env
-		close func()
-		err   error
+		env *engine.Env
+		err error
 	}
 	envc := make(chan loaded, 1)
 	var gate logGate
 	go func() {
-		env, closeEnv, err := loadEnv(c.Context, s, gate.Logger(log))
-		envc <- loaded{env, closeEnv, err}
+		env, err := engine.Load(c.Context, s.Engine(), gate.Logger(log))
+		envc <- loaded{env, err}
 	}()
 	// The bar is set before Prepare, which copies the options into the plan.
 	if s.LogFormat != "json" {
@@ -102,7 +102,7 @@ func runAnnotate(c *cli.Context) error {
 	}
 	l := <-envc
 	if l.err == nil {
-		defer l.close()
+		defer l.env.Close()
 	}
 	if err != nil {
 		return err // the input's problem first: it is the likelier one

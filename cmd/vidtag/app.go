@@ -16,7 +16,9 @@ import (
 
 	"github.com/vidtag/vidtag/internal/earlysig"
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
 	"github.com/vidtag/vidtag/media"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // Exit codes, documented in the README.
@@ -175,7 +177,7 @@ const metaLogFormat = "log-format"
 
 // useSettings records the log format a command runs with (for the final
 // line) and returns its logger.
-func useSettings(c *cli.Context, s settings) *zap.Logger {
+func useSettings(c *cli.Context, s settings.Settings) *zap.Logger {
 	if c.App.Metadata != nil {
 		c.App.Metadata[metaLogFormat] = s.LogFormat
 	}
@@ -236,14 +238,9 @@ func finalLine(ctx context.Context, err error) string {
 		if errors.Is(err, context.Canceled) {
 			return interruptedBy(ctx) + "; partial outputs removed, nothing written"
 		}
-		return interruptedBy(ctx) + "; nothing written (" + oneLine(err) + ")"
+		return interruptedBy(ctx) + "; nothing written (" + tidy.ErrorLine(err) + ")"
 	}
-	return oneLine(err)
-}
-
-// oneLine keeps an error message to one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	return tidy.ErrorLine(err)
 }
 
 // usageError is a mistake in the command line: exit code 2.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
@@ -168,7 +169,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	ctx := context.Background()
 	t.Setenv("VIDTAG_CACHE", "off")
-	g, err := enroll(ctx, dir, pool, zap.New(core))
+	g, err := engine.Enroll(ctx, dir, pool, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestEnrollKnownFolders(t *testing.T) {
 
 	// A folder with nothing usable: a warning, and an empty gallery.
 	core, logs = observer.New(zap.WarnLevel)
-	g, err = enroll(ctx, testenv.Data(t, "bad", "known_noface"), pool, zap.New(core))
+	g, err = engine.Enroll(ctx, testenv.Data(t, "bad", "known_noface"), pool, zap.New(core))
 	if err != nil || g.Len() != 0 {
 		t.Fatalf("gallery of %d, err %v", g.Len(), err)
 	}

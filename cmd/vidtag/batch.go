@@ -3,16 +3,15 @@ package main
 import (
 	"fmt"
 	"runtime"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 	"go.uber.org/zap"
 
-	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/batch"
-	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/gallery"
-	"github.com/vidtag/vidtag/models"
+	"github.com/vidtag/vidtag/engine"
+	"github.com/vidtag/vidtag/pipeline"
 )
 
 // batchCommand: vidtag batch INPUT_DIR -o OUTPUT_DIR --known DIR
@@ -74,7 +73,7 @@ func runBatch(c *cli.Context) error {
 	log := useSettings(c, s)
 	defer log.Sync()
 
-	tag, err := batchTag(s, c.Bool("sidecar-only"), log)
+	tag, err := s.BatchTag(c.Bool("sidecar-only"), log)
 	if err != nil {
 		return err
 	}
@@ -82,30 +81,46 @@ func runBatch(c *cli.Context) error {
 		tag.EncoderThreads = max(1, (3*runtime.NumCPU()/2+jobs-1)/jobs) // x264's own 1.5 per core, shared
 	}
 
-	var closeEnv func()
-	defer func() {
-		if closeEnv != nil {
-			closeEnv()
-		}
-	}()
+	var loaded *engine.Env // by the first video that needs it
+	defer func() { loaded.Close() }()
 	opt := batch.Options{
 		In: c.Args().First(), Out: out, Jobs: jobs, Shard: shard, SidecarOnly: tag.SidecarOnly, Force: c.Bool("force"),
 		Tag: tag, Log: log,
-		Env: func() (*annotate.Env, error) {
-			env, closer, err := loadEnv(c.Context, s, log)
-			closeEnv = closer
+		Env: func() (*engine.Env, error) {
+			env, err := engine.Load(c.Context, s.Engine(), log)
+			loaded = env
 			return env, err
 		},
 	}
+	finish := func() {}
 	if s.LogFormat != "json" {
-		var finish func()
-		opt.Progress, finish = newBatchProgress(stderr)
+		var bar func()
+		opt.Progress, bar = newBatchProgress(stderr)
+		finish = sync.OnceFunc(bar)
 		defer finish()
+	}
+	// --stats: the step timings of every video tagged, added up.
+	var (
+		statsMu sync.Mutex
+		total   pipeline.Stats
+	)
+	if s.Stats {
+		opt.Stats = func(st *pipeline.Stats) {
+			statsMu.Lock()
+			defer statsMu.Unlock()
+			total.Add(st)
+		}
 	}
 	rep, err := batch.Run(c.Context, opt)
 	if rep != nil {
 		fmt.Fprintln(c.App.Writer, rep.Table())
 	}
+	statsMu.Lock()
+	if len(total.Steps) > 0 {
+		finish() // the bar first: the table goes to the same stream
+		printStats(c, log, &total)
+	}
+	statsMu.Unlock()
 	if err != nil && rep != nil && c.Context.Err() != nil {
 		return &interrupted{fmt.Sprintf("%d finished videos kept, the one in progress removed; report %s", rep.Totals.OK+rep.Totals.Failed, batch.ReportPath(out, shard))}
 	}
@@ -117,39 +132,4 @@ func runBatch(c *cli.Context) error {
 	}
 	log.Info("batch done", zap.String("report", batch.ReportPath(out, shard)))
 	return nil
-}
-
-// batchTag is batch's tagging settings with their digest (which tells a
-// complete video from a stale one): batch and merge --input compute it
-// alike.
-func batchTag(s settings, sidecarOnly bool, log *zap.Logger) (annotate.Options, error) {
-	known := "none"
-	if s.Known != "" {
-		var err error
-		if known, err = gallery.Fingerprint(s.Known); err != nil {
-			return annotate.Options{}, err
-		}
-	}
-	tag := tagOptions(s)
-	tag.SidecarOnly = sidecarOnly
-	if tag.SidecarOnly && tag.Blur.On() {
-		// Said once here, not once per video.
-		log.Warn("--blur does nothing with --sidecar-only: no video is written, so nothing is blurred", zap.Stringer("blur", tag.Blur))
-		tag.Blur = blur.Policy{}
-	}
-	tag.Settings = tag.Digest(known, models.Digest())
-	return tag, nil
-}
-
-// tagOptions are the tagging settings shared by annotate and batch.
-func tagOptions(s settings) annotate.Options {
-	opt := annotate.Options{
-		Detector: s.Detector, Tolerance: s.Tolerance, DetectEvery: s.DetectEvery, DescribeEvery: s.DescribeEvery, MinFace: s.MinFace, DetectPixels: s.DetectMP * 1e6,
-		Lookahead: s.Lookahead, CutThreshold: s.CutThreshold, MaxMisses: s.MaxMisses, JPEGQuality: s.JPEGQuality,
-		Preset: s.Preset, CRF: s.CRF, BlurLabels: s.BlurLabels, Subtitles: s.Subtitles,
-	}
-	// validate has checked both.
-	opt.Blur, _ = blur.Parse(s.Blur)
-	opt.BlurStyle, _ = blur.ParseStyle(s.BlurStyle)
-	return opt
 }

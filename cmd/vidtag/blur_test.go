@@ -12,8 +12,10 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 func TestBlurUsageErrors(t *testing.T) {
@@ -136,7 +138,7 @@ func TestBlurExceptWarnsUnknownNames(t *testing.T) {
 		{"all", nil},
 	} {
 		core, logs := observer.New(zap.WarnLevel)
-		warnBlurNames(settings{Blur: tt.blur}, g, zap.New(core))
+		engine.WarnSpared(settings.Settings{Blur: tt.blur}.Engine().Spared, g, zap.New(core))
 		var got []string
 		for _, e := range logs.All() {
 			got = append(got, e.ContextMap()["name"].(string))

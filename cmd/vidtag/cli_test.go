@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/settings"
 )
 
 // runCLI runs vidtag in-process and returns its exit code and output.
@@ -129,7 +130,7 @@ func TestConfigPrecedence(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			var got settings
+			var got settings.Settings
 			cmd := annotateCommand()
 			cmd.Action = func(c *cli.Context) error {
 				var err error
@@ -212,7 +213,7 @@ func TestDefaultConfigDocumentsEveryKnob(t *testing.T) {
 			t.Errorf("%s: default.yaml says %q, the flag's default is %q", name, got, def)
 		}
 	}
-	var s settings
+	var s settings.Settings
 	cmd := annotateCommand()
 	cmd.Action = func(c *cli.Context) (err error) { s, err = readSettings(c); return err }
 	app := App(&bytes.Buffer{}, &bytes.Buffer{})

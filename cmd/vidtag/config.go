@@ -3,67 +3,23 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	"github.com/urfave/cli/v2/altsrc"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/blur"
-	"github.com/vidtag/vidtag/media"
-	"github.com/vidtag/vidtag/recog"
+	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/internal/tidy"
+	"github.com/vidtag/vidtag/settings"
 )
 
-// hogDetectEvery is detect-every's default with --detector hog.
-const hogDetectEvery = 30
-
-// settings are the knobs shared by annotate, batch and live. Each one is a
-// flag, a VIDTAG_* environment variable and a key of the --config YAML file;
-// the flag wins over the environment, which wins over the file, which wins
-// over the default below. configs/default.yaml documents them all (a test
-// keeps it in step with this file).
-type settings struct {
-	Known         string
-	Models        string
-	Workers       int
-	Detector      string
-	Tolerance     float64 // 0: auto
-	DetectEvery   int
-	DescribeEvery int
-	MinFace       int
-	DetectMP      float64
-	Lookahead     time.Duration
-	CutThreshold  float64
-	MaxMisses     int
-	JPEGQuality   int
-	Preset        string
-	CRF           int
-	LogFormat     string
-	LogLevel      string
-	Stats         bool
-	Blur          string // blur.Parse
-	BlurStyle     string // blur.ParseStyle
-	BlurLabels    bool
-	Subtitles     bool
-}
-
-// defaults are the built-in values (annotate.Defaults, chosen from
-// measurements) plus the CLI's own.
-var defaults = func() settings {
-	d := annotate.Defaults()
-	return settings{
-		Workers: 0, Detector: d.Detector, Tolerance: d.Tolerance, DetectEvery: d.DetectEvery, DescribeEvery: d.DescribeEvery, MinFace: d.MinFace,
-		DetectMP: d.DetectPixels / 1e6, Lookahead: d.Lookahead, CutThreshold: d.CutThreshold, MaxMisses: d.MaxMisses,
-		JPEGQuality: d.JPEGQuality, Preset: d.Preset, CRF: d.CRF, LogFormat: "console", LogLevel: "info",
-		Blur: d.Blur.String(), BlurStyle: d.BlurStyle.String(), Subtitles: d.Subtitles,
-	}
-}()
+// defaults are the built-in settings (package settings); the flags start
+// from them.
+var defaults = settings.Defaults()
 
 func envVars(name string) []string {
 	return []string{"VIDTAG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
@@ -78,7 +34,7 @@ func tagFlags() []cli.Flag {
 		altsrc.NewStringFlag(&cli.StringFlag{Name: "tolerance", Value: "auto", Usage: "largest Euclidean descriptor distance from a face to a known person that still names it (face_recognition's units; lower is stricter), or auto: calibrated from the known faces", EnvVars: envVars("tolerance")}),
 		altsrc.NewPathFlag(&cli.PathFlag{Name: "models", Usage: "folder holding the dlib models (default: ./models, or models/ beside the executable)", EnvVars: envVars("models")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "workers", Value: d.Workers, Usage: "detector workers, each with its own dlib models (~100 MB each); 0: one per CPU core", EnvVars: envVars("workers")}),
-		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: fmt.Sprintf("run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between (%d with --detector hog)", hogDetectEvery), EnvVars: envVars("detect-every")}),
+		altsrc.NewIntFlag(&cli.IntFlag{Name: "detect-every", Value: d.DetectEvery, Usage: fmt.Sprintf("run the detector on every Nth frame (and at every shot cut); motion tracking fills the frames between (%d with --detector hog)", settings.HOGDetectEvery), EnvVars: envVars("detect-every")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "describe-every", Value: d.DescribeEvery, Usage: "with ultraface: describe the faces found (dlib's descriptor, the costly part) on a keyframe at least every N frames, and at every shot cut; hog describes every face it finds", EnvVars: envVars("describe-every")}),
 		altsrc.NewIntFlag(&cli.IntFlag{Name: "min-face", Value: d.MinFace, Usage: "smallest face to find, in pixels of the source frame; below 58 the detector upsamples the frame (up to 2x), which costs time", EnvVars: envVars("min-face")}),
 		altsrc.NewFloat64Flag(&cli.Float64Flag{Name: "detect-megapixels", Value: d.DetectMP, Usage: "cap on the megapixels the detector scans per keyframe (its cost); on large frames this limits upsampling and raises the smallest face found", EnvVars: envVars("detect-megapixels")}),
@@ -109,9 +65,9 @@ func videoFlags() []cli.Flag {
 }
 
 // readSettings collects the settings after flags, environment and file
-// have been merged, and checks them all at once.
-func readSettings(c *cli.Context) (settings, error) {
-	s := settings{
+// have been merged, and checks them all at once (settings.Validate).
+func readSettings(c *cli.Context) (settings.Settings, error) {
+	s := settings.Settings{
 		Known: c.Path("known"), Models: c.Path("models"), Workers: c.Int("workers"), Detector: c.String("detector"),
 		DetectEvery: c.Int("detect-every"), DescribeEvery: c.Int("describe-every"), MinFace: c.Int("min-face"), DetectMP: c.Float64("detect-megapixels"),
 		Lookahead: c.Duration("lookahead"), CutThreshold: c.Float64("cut-threshold"), MaxMisses: c.Int("max-misses"),
@@ -120,38 +76,19 @@ func readSettings(c *cli.Context) (settings, error) {
 		Blur: c.String("blur"), BlurStyle: c.String("blur-style"), BlurLabels: c.Bool("blur-labels"),
 		Subtitles: defaults.Subtitles,
 	}
-	if s.Workers == 0 {
-		s.Workers = runtime.NumCPU()
-	}
-	// Each detector has its own cadence (README, "Performance"): HOG on
-	// an upsampled frame costs many times the CNN.
-	if s.Detector == recog.HOGName && !c.IsSet("detect-every") {
-		s.DetectEvery = hogDetectEvery
-	}
-	var tolErr error
-	s.Tolerance, tolErr = parseTolerance(c.String("tolerance"))
+	s.Resolve(c.IsSet("detect-every"))
+	tol, tolErr := settings.ParseTolerance(c.String("tolerance"))
+	s.Tolerance = tol
 	if hasFlag(c, "subtitles") {
 		s.Subtitles = c.Bool("subtitles")
 	}
 	if hasFlag(c, "preset") {
 		s.Preset, s.CRF = c.String("preset"), c.Int("crf")
 	}
-	if err := s.validate(); err != nil || tolErr != nil {
+	if err := s.Validate(); err != nil || tolErr != nil {
 		return s, joinUsage(tolErr, err)
 	}
 	return s, nil
-}
-
-// parseTolerance reads --tolerance: auto (0) or a distance in (0, 2].
-func parseTolerance(v string) (float64, error) {
-	if strings.TrimSpace(v) == "auto" {
-		return 0, nil
-	}
-	t, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || !(t > 0 && t <= 2) {
-		return 0, &usageError{fmt.Sprintf("--tolerance %s: want auto or a distance in (0, 2]", v)}
-	}
-	return t, nil
 }
 
 // joinUsage joins usage errors into one, in order, skipping nils.
@@ -172,42 +109,6 @@ func hasFlag(c *cli.Context, name string) bool {
 		}
 	}
 	return false
-}
-
-var x264Presets = []string{"auto", "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
-
-// validate returns every problem at once, as a usage error.
-func (s settings) validate() error {
-	var errs []string
-	check := func(ok bool, format string, a ...any) {
-		if !ok {
-			errs = append(errs, fmt.Sprintf(format, a...))
-		}
-	}
-	check(slices.Contains(recog.Detectors, s.Detector), "--detector %q: want %s", s.Detector, strings.Join(recog.Detectors, " or "))
-	check(s.Workers >= 1 && s.Workers <= 256, "--workers %d: want 1 to 256", s.Workers)
-	check(s.DetectEvery >= 1, "--detect-every %d: want 1 or more", s.DetectEvery)
-	check(s.DescribeEvery >= 1, "--describe-every %d: want 1 or more", s.DescribeEvery)
-	check(s.MinFace >= 10, "--min-face %d: want 10 px or more", s.MinFace)
-	check(s.DetectMP >= 0.05, "--detect-megapixels %g: want 0.05 or more", s.DetectMP)
-	check(s.Lookahead >= 0 && s.Lookahead <= time.Minute, "--lookahead %v: want 0 to 1m", s.Lookahead)
-	check(s.CutThreshold >= 0 && s.CutThreshold <= 255, "--cut-threshold %g: want 0 to 255", s.CutThreshold)
-	check(s.MaxMisses >= 0, "--max-misses %d: want 0 or more", s.MaxMisses)
-	check(s.JPEGQuality >= 50 && s.JPEGQuality <= 100, "--jpeg-quality %d: want 50 to 100", s.JPEGQuality)
-	check(slices.Contains(x264Presets, s.Preset), "--preset %q: want one of %s", s.Preset, strings.Join(x264Presets, ", "))
-	check(s.CRF >= 0 && s.CRF <= 51, "--crf %d: want 0 to 51", s.CRF)
-	check(s.LogFormat == "console" || s.LogFormat == "json", "--log-format %q: want console or json", s.LogFormat)
-	check(slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel), "--log-level %q: want debug, info, warn or error", s.LogLevel)
-	if _, err := blur.Parse(s.Blur); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if _, err := blur.ParseStyle(s.BlurStyle); err != nil {
-		errs = append(errs, err.Error())
-	}
-	if len(errs) > 0 {
-		return &usageError{strings.Join(errs, "; ")}
-	}
-	return nil
 }
 
 // loadConfig is a command's Before: it reads the --config file and merges
@@ -231,7 +132,7 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 		}
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return usageErrorf("config %s: %v", path, media.UnwrapPathError(err))
+			return usageErrorf("config %s: %v", path, outfile.UnwrapPathError(err))
 		}
 		var m map[string]any
 		if err := yaml.Unmarshal(raw, &m); err != nil {
@@ -244,7 +145,7 @@ func loadConfig(flags []cli.Flag) cli.BeforeFunc {
 			return usageErrorf("config %s: %s", path, strings.Join(errs, "; "))
 		}
 		if err := altsrc.ApplyInputSourceValues(c, altsrc.NewMapInputSource(path, values), flags); err != nil {
-			return usageErrorf("config %s: %v", path, oneLine(err))
+			return usageErrorf("config %s: %v", path, tidy.ErrorLine(err))
 		}
 		return nil
 	}

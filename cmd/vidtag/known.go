@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/identity"
 	"github.com/vidtag/vidtag/models"
@@ -71,7 +72,7 @@ func runKnownCheck(c *cli.Context) error {
 		if err := c.Context.Err(); err != nil {
 			return err
 		}
-		faces, err := e.FacesInPhoto(p.Path, enrollMaxPixels)
+		faces, err := e.FacesInPhoto(p.Path, engine.EnrollMaxPixels)
 		switch {
 		case err != nil:
 			skipped = append(skipped, fmt.Sprintf("%s: %v", p.Path, err))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +18,7 @@ import (
 	"go.uber.org/zap"
 	"gocv.io/x/gocv"
 
-	"github.com/vidtag/vidtag/annotate"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/live"
 	"github.com/vidtag/vidtag/media"
@@ -40,7 +41,7 @@ func liveCommand() *cli.Command {
 		&cli.PathFlag{Name: "report", Usage: "write a JSON report here at the end"},
 		&cli.PathFlag{Name: "snapshots", Value: ".", Usage: "folder for PNG snapshots (key s)"},
 		&cli.BoolFlag{Name: "force", Usage: "overwrite an existing recording, events or report file"},
-	}, liveTagFlags()...), videoFlags()...)
+	}, liveTagFlags()...), liveVideoFlags()...)
 	return &cli.Command{
 		Name:         "live",
 		Usage:        "tag a webcam, stream or file live, in a window or headless",
@@ -51,17 +52,44 @@ func liveCommand() *cli.Command {
 	}
 }
 
-// liveTagFlags are the shared settings live honours: all but --lookahead
-// (live names faces as they come; its schedule, detector and tracker take
-// every other one).
-func liveTagFlags() []cli.Flag {
+// liveRefuses are the shared settings live cannot honour: it names faces
+// as they come (no look-ahead), and its --record has no subtitle stream.
+// It has no flag for them, a config file's top-level key is refused ("put
+// it in a section"), and so is the environment's (liveRefusedEnv). Its
+// schedule, detector, tracker, blur and recorder take every other one.
+var liveRefuses = []string{"lookahead", "subtitles"}
+
+// liveTagFlags are the shared settings live honours.
+func liveTagFlags() []cli.Flag { return withoutFlags(tagFlags(), liveRefuses) }
+
+// liveVideoFlags are the encoder settings of live's --record.
+func liveVideoFlags() []cli.Flag { return withoutFlags(videoFlags(), liveRefuses) }
+
+func withoutFlags(flags []cli.Flag, names []string) []cli.Flag {
 	var out []cli.Flag
-	for _, f := range tagFlags() {
-		if !slices.Contains(f.Names(), "lookahead") {
+	for _, f := range flags {
+		if !slices.ContainsFunc(names, func(n string) bool { return slices.Contains(f.Names(), n) }) {
 			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// liveRefusedEnv refuses a VIDTAG_* variable that asks live for what it
+// cannot do, rather than ignore it; one that asks for nothing (a look-ahead
+// of 0, subtitles false) is let through.
+func liveRefusedEnv() error {
+	if v := os.Getenv("VIDTAG_LOOKAHEAD"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d != 0 {
+			return usageErrorf("VIDTAG_LOOKAHEAD=%s: live names faces as they come and cannot look ahead; unset it for live", v)
+		}
+	}
+	if v := os.Getenv("VIDTAG_SUBTITLES"); v != "" {
+		if on, err := strconv.ParseBool(v); err != nil || on {
+			return usageErrorf("VIDTAG_SUBTITLES=%s: live writes no subtitles (its --record has no subtitle stream); unset it for live", v)
+		}
+	}
+	return nil
 }
 
 func runLive(c *cli.Context) error {
@@ -82,13 +110,8 @@ func runLive(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// live names faces as they come: it has no --lookahead (a config
-	// file's top-level lookahead is refused for it, "put it in a
-	// section"), and the environment's is refused too, not ignored.
-	if v := os.Getenv("VIDTAG_LOOKAHEAD"); v != "" {
-		if d, err := time.ParseDuration(v); err != nil || d != 0 {
-			return usageErrorf("VIDTAG_LOOKAHEAD=%s: live names faces as they come and cannot look ahead; unset it for live", v)
-		}
+	if err := liveRefusedEnv(); err != nil {
+		return err
 	}
 	headless := c.Bool("headless")
 	if !headless && os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
@@ -130,13 +153,14 @@ func runLive(c *cli.Context) error {
 			outfile.RemoveStale(p)
 		}
 	}
-	env, closeEnv, err := loadEnv(c.Context, s, log)
+	env, err := engine.Load(c.Context, s.Engine(), log)
 	if err != nil {
 		return err
 	}
-	defer closeEnv()
+	defer env.Close()
 
-	opt := live.Options{Source: src, Tag: tagOptions(s), Record: record, Force: force, Log: log}
+	opt := s.Live()
+	opt.Source, opt.Record, opt.Force, opt.Log = src, record, force, log
 	var eventsFile *lazyFile
 	switch ev := c.String("events"); ev {
 	case "":
@@ -151,11 +175,18 @@ func runLive(c *cli.Context) error {
 	}
 
 	var rep *live.Report
-	var recorded int
+	var sess *live.Session
 	if c.Bool("headless") {
-		rep, recorded, err = runHeadless(c.Context, env, opt)
+		rep, sess, err = runHeadless(c.Context, env, opt)
 	} else {
-		rep, recorded, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
+		rep, sess, err = showWindow(c.Context, env, opt, c.Path("snapshots"), log)
+	}
+	var recorded int
+	if sess != nil {
+		recorded = sess.Recorded
+		if s.Stats && sess.Stats != nil {
+			printStats(c, log, sess.Stats)
+		}
 	}
 	var kept []string
 	if rep != nil {
@@ -168,9 +199,8 @@ func runLive(c *cli.Context) error {
 			kept = append(kept, "events "+eventsFile.path)
 		}
 		if report != "" {
-			b, _ := json.MarshalIndent(rep, "", "  ")
-			if werr := outfile.WriteFile(report, append(b, '\n'), 0o644); werr != nil && err == nil {
-				err = fmt.Errorf("%s: %w", report, media.UnwrapPathError(werr))
+			if werr := outfile.WriteJSON(report, rep, 0o644); werr != nil && err == nil {
+				err = werr
 			} else if werr == nil {
 				kept = append(kept, "report "+report)
 			}
@@ -193,17 +223,17 @@ func runLive(c *cli.Context) error {
 }
 
 // runHeadless runs a session with no window.
-func runHeadless(ctx context.Context, env *annotate.Env, opt live.Options) (*live.Report, int, error) {
+func runHeadless(ctx context.Context, env *engine.Env, opt live.Options) (*live.Report, *live.Session, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	for f := range sess.Frames() {
 		sess.Shown(f)
 		f.Release()
 	}
 	rep, err := sess.Wait()
-	return rep, sess.Recorded, err
+	return rep, sess, err
 }
 
 // lazyFile is a file created on its first write (0644 less the umask,
@@ -225,7 +255,7 @@ func (l *lazyFile) open() {
 		l.err = l.f.Chmod(0o644 &^ outfile.Umask())
 	}
 	if l.err != nil {
-		l.err = fmt.Errorf("%s: %w", l.path, media.UnwrapPathError(l.err))
+		l.err = fmt.Errorf("%s: %w", l.path, outfile.UnwrapPathError(l.err))
 	}
 }
 
@@ -260,10 +290,10 @@ func (l *lazyFile) Close() error {
 // showWindow runs a session in a window on this (the main) OS thread.
 // Keys: q or Esc quit, space pauses, s saves a PNG snapshot; closing the
 // window quits.
-func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, int, error) {
+func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, *live.Session, error) {
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	win := gocv.NewWindow("vidtag — " + opt.Source.String())
 	defer win.Close()
@@ -316,7 +346,7 @@ func showWindow(ctx context.Context, env *annotate.Env, opt live.Options, snapsh
 		current.Release()
 	}
 	rep, err := sess.Wait()
-	return rep, sess.Recorded, err
+	return rep, sess, err
 }
 
 // fileArg is the file a "-"-or-path argument names ("" for stdout or none).

@@ -135,40 +135,48 @@ func TestLiveMissingCamera(t *testing.T) {
 	}
 }
 
-// TestLiveRejectsLookahead: live cannot look ahead, so a look-ahead from
-// the command line, the environment or a config file's top level is a
-// usage error (one line naming it, exit 2) before anything starts, not a
-// setting silently ignored; an annotate: section is left to annotate.
+// TestLiveRejectsLookahead: live cannot look ahead, and its recording has
+// no subtitles, so a look-ahead or subtitles from the command line, the
+// environment or a config file's top level is a usage error (one line
+// naming it, exit 2) before anything starts, not a setting silently
+// ignored; an annotate: section is left to annotate, and an environment
+// that asks for nothing (0s, false) is let through.
 func TestLiveRejectsLookahead(t *testing.T) {
 	dir := t.TempDir()
-	top, section := filepath.Join(dir, "top.yaml"), filepath.Join(dir, "section.yaml")
-	os.WriteFile(top, []byte("lookahead: 2s\n"), 0o644)
-	os.WriteFile(section, []byte("annotate:\n  lookahead: 2s\n"), 0o644)
-	tests := []struct {
-		name string
-		args []string
-		env  string
-		code int
-	}{
-		{"flag", []string{"--lookahead", "500ms"}, "", exitUsage},
-		{"environment", nil, "1s", exitUsage},
-		{"config file", []string{"--config", top}, "", exitUsage},
-		{"annotate's section", []string{"--config", section}, "", exitFailure},
-		{"environment, 0", nil, "0s", exitFailure},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.env != "" {
-				t.Setenv("VIDTAG_LOOKAHEAD", tt.env)
-			}
-			// Camera 7 does not exist: past the settings, the run fails (exit 1).
-			code, _, stderr := runCLI(t, append(append([]string{"live", "--camera", "7", "--headless"}, tt.args...), modelArgs(t)...)...)
-			named := strings.Contains(strings.ToLower(stderr), "lookahead")
-			if code != tt.code || tt.code == exitUsage && (strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !named) ||
-				tt.code != exitUsage && named {
-				t.Errorf("exit %d, stderr %q; want exit %d", code, stderr, tt.code)
-			}
-		})
+	for _, s := range []struct{ key, on, off, flag string }{
+		{"lookahead", "2s", "0s", "500ms"},
+		{"subtitles", "true", "false", "true"},
+	} {
+		top, section := filepath.Join(dir, s.key+"-top.yaml"), filepath.Join(dir, s.key+"-section.yaml")
+		os.WriteFile(top, []byte(s.key+": "+s.on+"\n"), 0o644)
+		os.WriteFile(section, []byte("annotate:\n  "+s.key+": "+s.on+"\n"), 0o644)
+		env := "VIDTAG_" + strings.ToUpper(s.key)
+		tests := []struct {
+			name string
+			args []string
+			env  string
+			code int
+		}{
+			{"flag", []string{"--" + s.key + "=" + s.flag}, "", exitUsage},
+			{"environment", nil, s.on, exitUsage},
+			{"config file", []string{"--config", top}, "", exitUsage},
+			{"annotate's section", []string{"--config", section}, "", exitFailure},
+			{"environment, " + s.off, nil, s.off, exitFailure},
+		}
+		for _, tt := range tests {
+			t.Run(s.key+"/"+tt.name, func(t *testing.T) {
+				if tt.env != "" {
+					t.Setenv(env, tt.env)
+				}
+				// Camera 7 does not exist: past the settings, the run fails (exit 1).
+				code, _, stderr := runCLI(t, append(append([]string{"live", "--camera", "7", "--headless"}, tt.args...), modelArgs(t)...)...)
+				named := strings.Contains(strings.ToLower(stderr), s.key)
+				if code != tt.code || tt.code == exitUsage && (strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !named) ||
+					tt.code != exitUsage && named {
+					t.Errorf("exit %d, stderr %q; want exit %d", code, stderr, tt.code)
+				}
+			})
+		}
 	}
 }
 

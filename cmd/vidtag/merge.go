@@ -8,8 +8,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/vidtag/vidtag/annotate"
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/people"
 )
 
@@ -49,20 +49,16 @@ func recheckAll(c *cli.Context, out string) error {
 	}
 	log := useSettings(c, s)
 	defer log.Sync()
-	tag, err := batchTag(s, c.Bool("sidecar-only"), log)
+	tag, err := s.BatchTag(c.Bool("sidecar-only"), log)
 	if err != nil {
 		return err
 	}
-	var closeEnv func()
-	defer func() {
-		if closeEnv != nil {
-			closeEnv()
-		}
-	}()
+	var loaded *engine.Env // by the first video that needs it
+	defer func() { loaded.Close() }()
 	redone, err := batch.RecheckAll(c.Context, batch.Options{In: c.Path("input"), Out: out, Jobs: 1, SidecarOnly: tag.SidecarOnly, Tag: tag, Log: log,
-		Env: func() (*annotate.Env, error) {
-			env, closer, err := loadEnv(c.Context, s, log)
-			closeEnv = closer
+		Env: func() (*engine.Env, error) {
+			env, err := engine.Load(c.Context, s.Engine(), log)
+			loaded = env
 			return env, err
 		}})
 	fmt.Fprintf(c.App.Writer, "crowd: %d videos tagged again with the strangers of every shard%s\n", len(redone), list(redone))

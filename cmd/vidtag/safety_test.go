@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vidtag/vidtag/batch"
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
@@ -439,7 +440,7 @@ func TestSamePhotoTwoNamesWarns(t *testing.T) {
 	}
 	t.Setenv("VIDTAG_CACHE", "off")
 	core, logs := observer.New(zap.WarnLevel)
-	if _, err := enroll(context.Background(), dir, pool, zap.New(core)); err != nil {
+	if _, err := engine.Enroll(context.Background(), dir, pool, zap.New(core)); err != nil {
 		t.Fatal(err)
 	}
 	if n := logs.FilterMessage("the same photo is enrolled under two names").Len(); n != 1 {

@@ -9,6 +9,7 @@
 //     ends, so a lock left by a killed run is stale and simply taken over.
 //   - RemoveStale deletes the temporary files a killed run left for an
 //     output (call it holding the output's lock).
+//   - WriteJSON writes a report (JSON: indented, a final newline) that way.
 //   - CheckInputs refuses outputs that are an input (by path or by device
 //     and inode: hard links and symlinks too) or that share a path.
 package outfile
@@ -17,6 +18,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -204,7 +206,7 @@ func Acquire(final string) (*Lock, error) {
 	for {
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644&^Umask())
 		if err != nil {
-			return nil, fmt.Errorf("%s: cannot write here: %w", final, unwrap(err))
+			return nil, fmt.Errorf("%s: cannot write here: %w", final, UnwrapPathError(err))
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 			f.Close()
@@ -265,10 +267,36 @@ func (ls Locks) Release() {
 	}
 }
 
-func unwrap(err error) error {
+// UnwrapPathError drops the op and path from an *fs.PathError, for
+// callers that name the file themselves ("x.mp4: permission denied"
+// rather than "x.mp4: open x.mp4: permission denied").
+func UnwrapPathError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err
+}
+
+// JSON is how vidtag writes its reports: indented two spaces, with a final
+// newline.
+func JSON(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteJSON writes v to path as JSON does, atomically (WriteFile); an
+// error names path.
+func WriteJSON(path string, v any, perm fs.FileMode) error {
+	b, err := JSON(v)
+	if err != nil {
+		return err
+	}
+	if err := WriteFile(path, b, perm); err != nil {
+		return fmt.Errorf("%s: %w", path, UnwrapPathError(err))
+	}
+	return nil
 }

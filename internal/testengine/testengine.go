@@ -7,6 +7,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/internal/testenv"
 	"github.com/vidtag/vidtag/recog"
@@ -25,6 +26,13 @@ func Pool(t testing.TB, n int) *recog.Pool {
 	return p
 }
 
+// Env is an engine.Env of up to n engines (Pool) and no known faces:
+// every face is Unknown.
+func Env(t testing.TB, n int) *engine.Env {
+	t.Helper()
+	return &engine.Env{Engines: Pool(t, n), Gallery: gallery.New(nil, nil)}
+}
+
 // Known enrolls the shared known faces (testdata/known) with the pool's
 // engines, as vidtag does (photos decoded through gocv Mats).
 func Known(t testing.TB, pool *recog.Pool) *gallery.Gallery {
@@ -35,7 +43,7 @@ func Known(t testing.TB, pool *recog.Pool) *gallery.Gallery {
 			return nil, err
 		}
 		defer pool.Put(e)
-		faces, err := e.FacesInPhoto(path, 4_000_000)
+		faces, err := e.FacesInPhoto(path, engine.EnrollMaxPixels)
 		out := make([]gallery.Descriptor, len(faces))
 		for i, f := range faces {
 			out[i] = gallery.Descriptor(f.Descriptor)

@@ -1,4 +1,8 @@
-package main
+// Package engine holds what the runs of one process share, loaded once:
+// the pool of detector engines, the gallery of known faces and the logger
+// (Env). annotate, live and batch take an Env; Load builds one from the
+// models folder and the known-faces folder.
+package engine
 
 import (
 	"context"
@@ -11,41 +15,67 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/vidtag/vidtag/annotate"
-	"github.com/vidtag/vidtag/blur"
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/models"
 	"github.com/vidtag/vidtag/recog"
 )
 
-// enrollMaxPixels bounds the size at which known photos are scanned.
-const enrollMaxPixels = 4_000_000
+// Env is what runs share: loaded once per process. Runs borrow engines
+// from the pool and read the gallery; neither is changed by a run.
+type Env struct {
+	Engines *recog.Pool // detector engines, lent per keyframe
+	Gallery *gallery.Gallery
+	Log     *zap.Logger
+}
 
-// loadEnv checks the models, loads the first detector engine (more are
-// loaded while detection is the bottleneck, up to --workers) and enrolls
-// the known faces. Close the pool with the returned function.
-func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, func(), error) {
+// Close closes the engines. An Env made by hand (tests) owns nothing
+// unless its pool is its own.
+func (e *Env) Close() {
+	if e != nil && e.Engines != nil {
+		e.Engines.Close()
+	}
+}
+
+// Config says what Load loads.
+type Config struct {
+	Models   string // folder of the models; "" for models.Locate's usual places
+	Detector string // recog.UltraFace or recog.HOGName
+	MinFace  int    // smallest face to find, px (the detector's set-up)
+	Workers  int    // most engines
+	Known    string // folder of known faces; "" for none (every face Unknown)
+	// Spared are the names a blur policy spares (--blur except=): each
+	// that is no known person is warned about, since it spares nobody.
+	Spared []string
+}
+
+// EnrollMaxPixels bounds the size at which known photos are scanned.
+const EnrollMaxPixels = 4_000_000
+
+// Load checks the models, loads the first detector engine (more are loaded
+// while detection is the bottleneck, up to cfg.Workers) and enrolls the
+// known faces. Close the Env when done.
+func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 	start := time.Now()
-	dir, err := models.Locate(s.Models)
+	dir, err := models.Locate(cfg.Models)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	files := models.CNNFiles
-	if s.Detector == recog.HOGName {
+	if cfg.Detector == recog.HOGName {
 		files = models.HOGFiles
 	}
 	if err := models.Verify(dir, files...); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
 	for _, p := range models.WritableByOthers(dir) {
 		log.Warn("model file writable by other users: chmod 0644 it (scripts/fetch-models.sh does)", zap.String("file", p))
 	}
-	load, err := recog.Loader(dir, s.Detector, s.MinFace)
+	load, err := recog.Loader(dir, cfg.Detector, cfg.MinFace)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pool := recog.NewPool(load, s.Workers, recog.Growth{
+	pool := recog.NewPool(load, cfg.Workers, recog.Growth{
 		OnLoad: func(n int, took time.Duration) {
 			if n == 1 {
 				log.Debug("detector loaded", zap.Duration("took", took))
@@ -56,17 +86,17 @@ func loadEnv(ctx context.Context, s settings, log *zap.Logger) (*annotate.Env, f
 	})
 	if ctx.Err() != nil {
 		pool.Close()
-		return nil, nil, ctx.Err()
+		return nil, ctx.Err()
 	}
-	g, err := enroll(ctx, s.Known, pool, log)
+	g, err := Enroll(ctx, cfg.Known, pool, log)
 	if err != nil {
 		pool.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	warnBlurNames(s, g, log)
+	WarnSpared(cfg.Spared, g, log)
 	log.Info("ready", zap.String("models", dir), zap.Int("max_workers", pool.Max()), zap.Strings("known", g.People()),
 		zap.Duration("took", time.Since(start).Round(time.Millisecond)))
-	return &annotate.Env{Engines: pool, Gallery: g, Log: log}, pool.Close, nil
+	return &Env{Engines: pool, Gallery: g, Log: log}, nil
 }
 
 // enrollCache is where known-face descriptors are cached: $VIDTAG_CACHE,
@@ -88,9 +118,9 @@ func enrollCache() string {
 	return filepath.Join(dir, "vidtag", "known")
 }
 
-// enroll loads the known faces; photos it cannot use are warned about by
+// Enroll loads the known faces in dir with pool's engines; photos it cannot use are warned about by
 // name, and an empty gallery is a warning, not an error.
-func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
+func Enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) (*gallery.Gallery, error) {
 	if dir == "" {
 		log.Warn("no --known folder: every face will be Unknown")
 		return gallery.New(nil, nil), nil
@@ -102,7 +132,7 @@ func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 			if err != nil {
 				return nil, err
 			}
-			faces, err := e.FacesInPhoto(path, enrollMaxPixels)
+			faces, err := e.FacesInPhoto(path, EnrollMaxPixels)
 			pool.Put(e)
 			descs := make([]gallery.Descriptor, len(faces))
 			for j, f := range faces {
@@ -112,7 +142,7 @@ func enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 		}
 	}
 	if cache := enrollCache(); cache != "" {
-		version := fmt.Sprintf("%s/v%d/max%d", models.Digest(), recog.EnrollVersion, enrollMaxPixels)
+		version := fmt.Sprintf("%s/v%d/max%d", models.Digest(), recog.EnrollVersion, EnrollMaxPixels)
 		for i, f := range finders {
 			finders[i] = gallery.Cached(cache, version, f)
 		}
@@ -156,16 +186,12 @@ func warnSamePhoto(dir string, log *zap.Logger) {
 	}
 }
 
-// warnBlurNames warns about each name --blur except= spares that is not a
+// WarnSpared warns about each name a blur policy spares that is not a
 // known person: a misspelt name blurs the person it meant to spare (the
 // safe way to fail, but worth a line).
-func warnBlurNames(s settings, g *gallery.Gallery, log *zap.Logger) {
-	p, err := blur.Parse(s.Blur)
-	if err != nil || p.Mode != blur.Except {
-		return
-	}
+func WarnSpared(names []string, g *gallery.Gallery, log *zap.Logger) {
 	people := g.People()
-	for _, n := range p.Except {
+	for _, n := range names {
 		if !slices.Contains(people, n) {
 			log.Warn("--blur except: no known person has this name, so nobody is spared by it", zap.String("name", n), zap.Strings("known", people))
 		}
