@@ -117,3 +117,54 @@ func TestTrackBackfill(t *testing.T) {
 		})
 	}
 }
+
+// TestTrackBackfillStopsAtAFace: a new track is not written back onto a
+// frame where it would overlap a face already there (the detector's second
+// box on a face the tracker already follows starts a track of its own).
+func TestTrackBackfillStopsAtAFace(t *testing.T) {
+	noMatsLeft(t)
+	texture := texturedPatch(48, 3)
+	defer texture.Close()
+	patchAt := func(i int) image.Rectangle { return image.Rect(40+4*i, 96, 88+4*i, 144) }
+	tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, 10)
+	defer tr.Close()
+	var done []*Frame
+	defer func() {
+		for _, f := range done {
+			f.Release()
+		}
+	}()
+	for i := 0; i < 8; i++ {
+		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
+		roi := m.Region(patchAt(i))
+		texture.CopyTo(&roi)
+		roi.Close()
+		f := NewFrame(i, 0, m, nil)
+		f.Key = i%5 == 0
+		switch i {
+		case 0:
+			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}}
+		case 5: // the face again, and a second box shifted a quarter of it
+			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}, {Box: patchAt(i).Add(image.Pt(12, 0)), Score: 0.99}}
+		}
+		out, err := tr.Push(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, out...)
+	}
+	out, err := tr.Flush(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = append(done, out...)
+	for i, f := range done {
+		want := 1
+		if i >= 5 {
+			want = 2
+		}
+		if len(f.Faces) != want || len(f.Unlisted) != 0 {
+			t.Errorf("frame %d: %d faces (%d unlisted), want %d", i, len(f.Faces), len(f.Unlisted), want)
+		}
+	}
+}
