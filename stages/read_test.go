@@ -210,8 +210,9 @@ func regionMean(m gocv.Mat, x, y, w, h int) float64 {
 
 // TestReaderBadInput: a file cut short decodes what it holds and Check
 // says it is incomplete, from the container's frame count (MP4 with its
-// index first) or the demuxer's error (Matroska); a PNG named .mp4 is
-// refused before OpenCV sees it.
+// index first) or the demuxer's error (Matroska), while the whole file
+// checks complete; a text file or a PNG named .mp4 is refused before
+// OpenCV sees it.
 func TestReaderBadInput(t *testing.T) {
 	noMatsLeft(t)
 	dir := t.TempDir()
@@ -227,6 +228,11 @@ func TestReaderBadInput(t *testing.T) {
 			whole := filepath.Join(dir, "whole."+tt.ext)
 			ffmpeg(t, append(append([]string{"-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-frames:v", "100",
 				"-c:v", "libx264", "-preset", "ultrafast", "-g", "10"}, tt.flags...), whole)...)
+			// Whole, it checks complete by the same evidence.
+			_, r, pts := readAll(t, whole, nil)
+			if c, err := r.Check(context.Background()); err != nil || c.Truncated || c.Source != tt.wantSource || c.Expected != 100 || len(pts) != 100 {
+				t.Fatalf("whole file: %d frames, Check %+v %v; want 100, complete by %q", len(pts), c, err, tt.wantSource)
+			}
 			b, err := os.ReadFile(whole)
 			if err != nil {
 				t.Fatal(err)
@@ -235,7 +241,7 @@ func TestReaderBadInput(t *testing.T) {
 			if err := os.WriteFile(cut, b[:len(b)/2], 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, r, pts := readAll(t, cut, nil)
+			_, r, pts = readAll(t, cut, nil)
 			if len(pts) == 0 || len(pts) >= 100 {
 				t.Fatalf("%d frames decoded from half a 100-frame file", len(pts))
 			}
@@ -248,6 +254,15 @@ func TestReaderBadInput(t *testing.T) {
 			}
 		})
 	}
+	t.Run("text named .mp4", func(t *testing.T) {
+		fake := filepath.Join(dir, "notes.mp4")
+		if err := os.WriteFile(fake, []byte("not a video\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := media.Probe(context.Background(), fake); !errors.Is(err, media.ErrNotVideo) || !strings.Contains(err.Error(), fake) {
+			t.Errorf("Probe: %v, want %v naming the file", err, media.ErrNotVideo)
+		}
+	})
 	t.Run("PNG named .mp4", func(t *testing.T) {
 		png := filepath.Join(dir, "still.png")
 		ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", png)
