@@ -16,6 +16,7 @@ import (
 // by the time its frame leaves the tracker is not listed (nor drawn), but
 // it stays on the frame, in Unlisted, for the blur.
 func TestNameKeepsUnconfirmedForTheBlur(t *testing.T) {
+	noMatsLeft(t)
 	sure, unsure, late := &track.Track{ID: 1, Confirmed: true}, &track.Track{ID: 2}, &track.Track{ID: 3, Confirmed: true}
 	f := &Frame{
 		Faces:    []Face{{Box: image.Rect(0, 0, 9, 9), Track: 1, track: sure}, {Box: image.Rect(20, 0, 29, 9), Track: 2, track: unsure}},
@@ -38,6 +39,7 @@ func TestNameKeepsUnconfirmedForTheBlur(t *testing.T) {
 // TestBlurStep: the step hides exactly the faces its policy names, listed
 // or not, marks them, and leaves a spared face's pixels alone.
 func TestBlurStep(t *testing.T) {
+	noMatsLeft(t)
 	m := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
 	gocv.RandU(&m, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(256, 256, 256, 0))
 	orig := m.Clone()

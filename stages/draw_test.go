@@ -15,6 +15,7 @@ func pixel(m gocv.Mat, x, y int) color.RGBA {
 }
 
 func TestDrawBoxesAndNameBars(t *testing.T) {
+	noMatsLeft(t)
 	tests := []struct {
 		name   string
 		w, h   int
@@ -85,6 +86,7 @@ func TestDrawableText(t *testing.T) {
 // would give away and sharpen what the blur hides) unless BlurredLabels is
 // set.
 func TestDrawBlurredFaces(t *testing.T) {
+	noMatsLeft(t)
 	for _, labels := range []bool{false, true} {
 		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(40, 40, 40, 0), 360, 640, gocv.MatTypeCV8UC3)
 		face := Face{Box: image.Rect(200, 100, 280, 180), Label: "Unknown", Blurred: true}

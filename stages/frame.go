@@ -51,6 +51,8 @@ type Frame struct {
 
 	pool  *MatPool // where Mat goes back on Release; nil: Release closes it
 	moved bool     // Move handed the contents on: Release does nothing
+	// released: Release ran; it does nothing again
+	released bool
 }
 
 // Detected is the detector's answer for frame Seq, attached to a later
@@ -95,11 +97,14 @@ func NewFrame(seq int, pts time.Duration, m gocv.Mat, pool *MatPool) *Frame {
 }
 
 // Release frees the frame's native memory (or recycles its buffer). The
-// pipeline calls it exactly once.
+// pipeline calls it exactly once; a second call does nothing (a Mat given
+// back twice would let the pool hand out more than its Limit, and an
+// empty Mat).
 func (f *Frame) Release() {
-	if f.moved {
+	if f.moved || f.released {
 		return
 	}
+	f.released = true
 	if f.pool != nil {
 		f.pool.Put(f.Mat)
 	} else {

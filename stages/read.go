@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -27,6 +29,9 @@ type Reader struct {
 	pts  time.Duration // of the last frame
 	pool MatPool
 	raw  gocv.Mat // the stored (unrotated) frame, when the stream is rotated
+	// times are the file's frame times, sorted, once a frame without a
+	// timestamp needed them (see nextStored).
+	times []time.Duration
 }
 
 var quietFFmpeg sync.Once
@@ -96,15 +101,37 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
 	}
 	pts := time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
-	// Frames drained from the decoder at the end of the stream come without
-	// a timestamp (OpenCV reports 0): continue from the last one.
+	// Frames drained from the decoder at the end of the stream (the last
+	// few of a stream with B-frames) come without a timestamp (OpenCV
+	// reports 0): take the next one the file stores.
 	if r.seq > 0 && pts <= r.pts {
-		pts = r.pts + time.Duration(float64(time.Second)/r.info.FrameRate.Float())
+		pts = r.nextStored(ctx)
 	}
 	r.pts = pts
 	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: pts}
 	r.seq++
 	return f, nil
+}
+
+// nextStored is the presentation time the file stores for the frame after
+// the last one, from a demux-only pass over it (once, at the first frame
+// that needs it). An estimate from the average frame rate would be wrong
+// for a variable frame rate; it is used only when the pass fails.
+func (r *Reader) nextStored(ctx context.Context) time.Duration {
+	if r.times == nil {
+		r.times, _ = media.FrameTimes(ctx, r.info.Path)
+		if r.times == nil {
+			r.times = []time.Duration{}
+		}
+	}
+	// OpenCV's times count from the stream's start, ffprobe's from the
+	// file's clock's zero; OpenCV's are rounded (half a millisecond).
+	start := time.Duration(math.Round(r.info.VideoStart*1e6)) * time.Microsecond
+	last := r.pts + start + time.Millisecond/2
+	if i := sort.Search(len(r.times), func(i int) bool { return r.times[i] > last }); i < len(r.times) {
+		return r.times[i] - start
+	}
+	return r.pts + time.Duration(float64(time.Second)/r.info.FrameRate.Float())
 }
 
 // Frames is the number of frames decoded so far.

@@ -11,6 +11,7 @@ import (
 // cuts; of those, descriptions at the first, at cuts, and at the first
 // keyframe DescribeEvery frames after the last description.
 func TestScheduleKeyframesAndDescriptions(t *testing.T) {
+	noMatsLeft(t)
 	tests := []struct {
 		name            string
 		every, describe int
@@ -71,6 +72,7 @@ func dots(n int) string {
 // TestScheduleTileTurns: described keyframes look everywhere (tile 0); the
 // keyframes between them take tile turns 1, 2, 3...; other frames none.
 func TestScheduleTileTurns(t *testing.T) {
+	noMatsLeft(t)
 	s := NewSchedule(5, 20)
 	s.DescribeEvery = 30
 	defer s.Close()

@@ -30,6 +30,7 @@ func movingPatch(texture gocv.Mat, i int) (gocv.Mat, image.Rectangle) {
 // dropped; one older than the kept flow images is merged where it was
 // found.
 func TestObserveAtCarriesLateDetections(t *testing.T) {
+	noMatsLeft(t)
 	noise := gocv.NewMatWithSize(48, 48, gocv.MatTypeCV8UC3)
 	defer noise.Close()
 	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
@@ -97,6 +98,7 @@ func TestObserveAtCarriesLateDetections(t *testing.T) {
 // TestFrameMove: a moved frame's husk releases nothing, and the new frame
 // owns the pixels (the matprofile leak tests count the Mats).
 func TestFrameMove(t *testing.T) {
+	noMatsLeft(t)
 	var pool MatPool
 	defer pool.Close()
 	m := pool.Get()

@@ -1,0 +1,170 @@
+package stages
+
+import (
+	"context"
+	"image"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/recog"
+	"github.com/vidtag/vidtag/track"
+)
+
+// TestTrackBackfill: a face the detector first finds at a later keyframe is
+// written back onto the held frames before it, down to where it appeared,
+// a keyframe that looked where it is, or a shot cut; with BlurBackfill past
+// such keyframes, into Unlisted; not at all with no look-ahead.
+func TestTrackBackfill(t *testing.T) {
+	noMatsLeft(t)
+	texture := texturedPatch(48, 3)
+	defer texture.Close()
+	patchAt := func(i int) image.Rectangle { return image.Rect(40+4*i, 96, 88+4*i, 144) }
+	right := image.Rect(160, 0, 320, 240) // where a right-half tile looks (the face stays left)
+
+	tests := []struct {
+		name      string
+		lookahead int
+		blur      bool
+		appears   int          // first frame showing the face
+		found     int          // first keyframe whose detection has it
+		cut       int          // a frame that starts a shot (0: none)
+		sees      map[int]bool // keyframes that looked only at the right half (else everywhere)
+		score     float32      // detection score (0.99 confirms at once)
+		want      string       // per frame: '.' no face, 'F' in Faces, 'u' in Unlisted only
+	}{
+		{"appears between keyframes", 10, false, 3, 5, 0, nil, 0.99, "...FFFFFFFFF"},
+		{"missed at the keyframe before", 10, false, 0, 5, 0, nil, 0.99, ".FFFFFFFFFFF"},
+		{"missed twice", 10, false, 0, 10, 0, nil, 0.99, "......FFFFFF"},
+		{"the keyframe before looked elsewhere", 10, false, 0, 5, 0, map[int]bool{0: true}, 0.99, "FFFFFFFFFFFF"},
+		{"a tile turn passed, a full keyframe stops", 10, false, 0, 10, 0, map[int]bool{5: true}, 0.99, ".FFFFFFFFFFF"},
+		// the frame of a cut is a keyframe that looked everywhere (Schedule)
+		{"stops at a cut", 10, false, 0, 5, 3, nil, 0.99, "....FFFFFFFF"},
+		{"blur: on past missed keyframes, unlisted", 10, true, 0, 10, 0, nil, 0.99, "uuuuuuFFFFFF"},
+		{"blur: not past a cut", 10, true, 0, 10, 3, nil, 0.99, "...uuuFFFFFF"},
+		{"unconfirmed: backfilled but unlisted", 10, false, 3, 5, 0, nil, 0.5, "...uuuuuuuuu"},
+		{"no look-ahead: nothing back", 0, false, 3, 5, 0, nil, 0.99, ".....FFFFFFF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, tt.lookahead)
+			tr.BlurBackfill = tt.blur
+			defer tr.Close()
+			var done []*Frame
+			defer func() {
+				for _, f := range done {
+					f.Release()
+				}
+			}()
+			for i := 0; i < 12; i++ {
+				m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
+				if i >= tt.appears {
+					roi := m.Region(patchAt(i))
+					texture.CopyTo(&roi)
+					roi.Close()
+				}
+				f := NewFrame(i, 0, m, nil)
+				f.Key = i%5 == 0 || i == tt.cut && tt.cut > 0
+				f.Cut = i == tt.cut && tt.cut > 0
+				if tt.sees[i] {
+					f.Sees = func(b image.Rectangle) bool { return b.In(right) }
+				}
+				if f.Key && i >= tt.found {
+					f.Detections = []recog.Detection{{Box: patchAt(i), Score: tt.score}}
+				}
+				out, err := tr.Push(context.Background(), f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done = append(done, out...)
+			}
+			out, err := tr.Flush(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = append(done, out...)
+			if len(done) != 12 {
+				t.Fatalf("%d frames out of 12", len(done))
+			}
+			got := make([]byte, len(done))
+			for i, f := range done {
+				if f.Seq != i {
+					t.Fatalf("frame %d came out as %d", f.Seq, i)
+				}
+				faces := append(append([]Face(nil), f.Faces...), f.Unlisted...)
+				got[i] = '.'
+				switch {
+				case len(faces) > 1:
+					t.Fatalf("frame %d: %d faces, want at most one", i, len(faces))
+				case len(f.Faces) == 1:
+					got[i] = 'F'
+				case len(f.Unlisted) == 1:
+					got[i] = 'u'
+				}
+				if len(faces) == 1 {
+					if d := faces[0].Box.Min.Sub(patchAt(i).Min); d.X*d.X+d.Y*d.Y > 4 {
+						t.Errorf("frame %d: face at %v, the patch is at %v", i, faces[0].Box, patchAt(i))
+					}
+					if faces[0].Track != faces[len(faces)-1].Track {
+						t.Errorf("frame %d: track %d", i, faces[0].Track)
+					}
+				}
+			}
+			if string(got) != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTrackBackfillStopsAtAFace: a new track is not written back onto a
+// frame where it would overlap a face already there (the detector's second
+// box on a face the tracker already follows starts a track of its own).
+func TestTrackBackfillStopsAtAFace(t *testing.T) {
+	noMatsLeft(t)
+	texture := texturedPatch(48, 3)
+	defer texture.Close()
+	patchAt := func(i int) image.Rectangle { return image.Rect(40+4*i, 96, 88+4*i, 144) }
+	tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, 10)
+	defer tr.Close()
+	var done []*Frame
+	defer func() {
+		for _, f := range done {
+			f.Release()
+		}
+	}()
+	for i := 0; i < 8; i++ {
+		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
+		roi := m.Region(patchAt(i))
+		texture.CopyTo(&roi)
+		roi.Close()
+		f := NewFrame(i, 0, m, nil)
+		f.Key = i%5 == 0
+		switch i {
+		case 0:
+			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}}
+		case 5: // the face again, and a second box shifted a quarter of it
+			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}, {Box: patchAt(i).Add(image.Pt(12, 0)), Score: 0.99}}
+		}
+		out, err := tr.Push(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, out...)
+	}
+	out, err := tr.Flush(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = append(done, out...)
+	for i, f := range done {
+		want := 1
+		if i >= 5 {
+			want = 2
+		}
+		if len(f.Faces) != want || len(f.Unlisted) != 0 {
+			t.Errorf("frame %d: %d faces (%d unlisted), want %d", i, len(f.Faces), len(f.Unlisted), want)
+		}
+	}
+}
