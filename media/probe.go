@@ -30,6 +30,10 @@ type Info struct {
 	// displays the stored pixels upright.
 	Rotation  int
 	FrameRate Rational // average frame rate of the video stream
+	// EvenRate says the stream's base rate (r_frame_rate) is its average
+	// rate: its frames are evenly spaced (constant frame rate). Phones and
+	// screen recorders that write variable rate differ there.
+	EvenRate bool
 	// Frames is the expected frame count (0 if unknown): exact when
 	// FramesExact, otherwise only good for a progress bar.
 	Frames int
@@ -153,9 +157,11 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 			info.VideoCodec, info.PixFmt = s.CodecName, s.PixFmt
 			info.Width, info.Height = s.Width, s.Height
 			info.FrameRate = parseRational(s.AvgFrameRate)
+			base := parseRational(s.RFrameRate)
 			if info.FrameRate.Num == 0 {
-				info.FrameRate = parseRational(s.RFrameRate)
+				info.FrameRate = base
 			}
+			info.EvenRate = base.Num > 0 && base.Num*info.FrameRate.Den == info.FrameRate.Num*base.Den
 			info.Frames, _ = strconv.Atoi(s.NbFrames)
 			info.VideoStart = parseFloat(s.StartTime)
 			info.TimeBase = parseRational(s.TimeBase)

@@ -103,9 +103,14 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 	pts := time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
 	// Frames drained from the decoder at the end of the stream (the last
 	// few of a stream with B-frames) come without a timestamp (OpenCV
-	// reports 0): take the next one the file stores.
+	// reports 0): with evenly spaced frames, the next step of the rate;
+	// otherwise the next time the file stores (one pass over it).
 	if r.seq > 0 && pts <= r.pts {
-		pts = r.nextStored(ctx)
+		if r.info.EvenRate {
+			pts = r.pts + time.Duration(float64(time.Second)/r.info.FrameRate.Float())
+		} else {
+			pts = r.nextStored(ctx)
+		}
 	}
 	r.pts = pts
 	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: pts}

@@ -75,10 +75,11 @@ func TestReaderTimestamps(t *testing.T) {
 		args []string // ffmpeg output options after the testsrc2 input
 		want func(i int) time.Duration
 		n    int
+		even bool // frames evenly spaced: the last ones' times need no pass over the file
 	}{
-		{"25 fps", []string{"-frames:v", "50"}, func(i int) time.Duration { return time.Duration(i) * 40 * ms }, 50},
+		{"25 fps", []string{"-frames:v", "50"}, func(i int) time.Duration { return time.Duration(i) * 40 * ms }, 50, true},
 		{"30000/1001 fps", []string{"-r", "30000/1001", "-frames:v", "45"},
-			func(i int) time.Duration { return time.Duration(i) * time.Second * 1001 / 30000 }, 45},
+			func(i int) time.Duration { return time.Duration(i) * time.Second * 1001 / 30000 }, 45, true},
 		// 20 frames at 25 fps, then 12.5 fps (times x264 can store in its
 		// 1/25 s time base): the pts the file stores are kept.
 		{"two rates", []string{"-vf", "settb=1/1000,setpts='if(lt(N,20),N*40,800+(N-20)*80)'", "-fps_mode", "vfr", "-frames:v", "40"},
@@ -87,7 +88,7 @@ func TestReaderTimestamps(t *testing.T) {
 					return time.Duration(i) * 40 * ms
 				}
 				return 800*ms + time.Duration(i-20)*80*ms
-			}, 40},
+			}, 40, false},
 		// a one-second pause after frame 20, as a screen recorder makes
 		{"pause", []string{"-vf", "settb=1/1000,setpts='N*40+if(gte(N,20),1000,0)'", "-fps_mode", "vfr", "-frames:v", "40"},
 			func(i int) time.Duration {
@@ -95,7 +96,7 @@ func TestReaderTimestamps(t *testing.T) {
 					return time.Duration(i) * 40 * ms
 				}
 				return time.Second + time.Duration(i)*40*ms
-			}, 40},
+			}, 40, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,6 +106,9 @@ func TestReaderTimestamps(t *testing.T) {
 			_, r, pts := readAll(t, path, nil)
 			if len(pts) != tt.n {
 				t.Fatalf("%d frames, want %d", len(pts), tt.n)
+			}
+			if r.info.EvenRate != tt.even {
+				t.Errorf("EvenRate %v, want %v", r.info.EvenRate, tt.even)
 			}
 			for i, p := range pts {
 				if d := p - tt.want(i); d < -ms || d > ms {
