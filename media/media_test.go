@@ -299,3 +299,54 @@ func ffmpeg(t *testing.T, args ...string) {
 		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
 	}
 }
+
+// The people step probes the MP4 annotate just wrote and checked: it gets
+// the writer's own check back (no second ffprobe), and a file changed
+// since (another run's, or touched) is probed afresh.
+func TestProbeStreamsRemembersWhatTheWriterChecked(t *testing.T) {
+	opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: 64, Height: 48, FrameRate: Rational{25, 1}, Preset: "ultrafast",
+		AudioFrom: testenv.Data(t, "clips/short_hamilton_clip.mp4"), AudioCodec: "aac"}
+	w, err := NewWriter(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := make([]byte, 64*48*3)
+	for i := 0; i < 10; i++ {
+		if err := w.WriteFrame(frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := ProbeStreams(ctx, opt.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s != w.streams {
+		t.Error("the writer's check of these bytes was not reused")
+	}
+	if v, frames := s.Count("video"); v != 1 || frames != "10" {
+		t.Errorf("video streams %d with %s frames, want 1 with 10", v, frames)
+	}
+	if a, _ := s.Count("audio"); a != 1 {
+		t.Errorf("%d audio streams, want 1", a)
+	}
+
+	// A changed file: its identity (mtime) differs, so ffprobe runs again.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(opt.Path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ProbeStreams(ctx, opt.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == s {
+		t.Error("a file changed since its check was not probed again")
+	}
+	if v, frames := again.Count("video"); v != 1 || frames != "10" {
+		t.Errorf("re-probe: video streams %d with %s frames, want 1 with 10", v, frames)
+	}
+}

@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,7 @@ type Writer struct {
 	frame   int // bytes per frame
 	frames  int
 	lastPTS time.Duration // of the last frame written
+	streams *Streams      // what the check found in the finished file
 	rate    Rational
 	done    bool
 	ended   bool // Finish has run
@@ -236,11 +238,13 @@ func (w *Writer) Finish() error {
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: encoder failed: %s", w.path, w.reason(err))
 	}
-	if err := verify(w.pending.Name(), w.frames, w.lastPTS, w.rate); err != nil {
+	streams, err := verify(w.pending.Name(), w.frames, w.lastPTS, w.rate)
+	if err != nil {
 		w.done = true
 		w.pending.Cleanup()
 		return fmt.Errorf("%s: not written correctly (%s); nothing was kept", w.path, err)
 	}
+	w.streams = streams
 	return nil
 }
 
@@ -253,6 +257,7 @@ func (w *Writer) Commit() error {
 	if err := w.pending.Commit(); err != nil {
 		return fmt.Errorf("%s: %w", w.path, outfile.UnwrapPathError(err))
 	}
+	Remember(w.path, w.streams) // the bytes just checked, under their final name
 	return nil
 }
 
@@ -261,39 +266,32 @@ func (w *Writer) Commit() error {
 // frames written, and lasts at least as long as they do (to the last
 // frame's timestamp plus one frame, within two frames: a variable frame
 // rate's pauses count).
-func verify(path string, frames int, last time.Duration, rate Rational) error {
-	cmd := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "stream=nb_frames,duration", "-of", "default=nw=1", "--", path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if msg := strings.TrimSpace(stderr.String()); msg != "" {
-		return errors.New(lastLine(msg, path))
+func verify(path string, frames int, last time.Duration, rate Rational) (*Streams, error) {
+	s, warnings, err := probeStreams(context.Background(), path)
+	if warnings != "" {
+		return nil, errors.New(lastLine(warnings, path))
 	}
 	if err != nil {
-		return fmt.Errorf("ffprobe: %v", err)
+		return nil, err
 	}
-	var n int
+	n := -1
 	var dur float64
-	for _, l := range strings.Split(stdout.String(), "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(l), "=")
-		switch k {
-		case "nb_frames":
-			n, _ = strconv.Atoi(v)
-		case "duration":
-			dur = parseFloat(v)
+	for _, st := range s.Streams {
+		if st.CodecType == "video" {
+			n, _ = strconv.Atoi(st.NbFrames)
+			dur = parseFloat(st.Duration)
+			break
 		}
 	}
 	if n != frames {
-		return fmt.Errorf("it holds %d frames of the %d written", n, frames)
+		return nil, fmt.Errorf("it holds %d frames of the %d written", max(n, 0), frames)
 	}
 	if fps := rate.Float(); fps > 0 && frames > 0 {
 		if want := last.Seconds() + 1/fps; dur < want-2/fps-0.001 {
-			return fmt.Errorf("it lasts %.3fs, want %.3fs for %d frames", dur, want, frames)
+			return nil, fmt.Errorf("it lasts %.3fs, want %.3fs for %d frames", dur, want, frames)
 		}
 	}
-	return nil
+	return s, nil
 }
 
 // Abort stops ffmpeg and removes the temporary file. It is safe to call

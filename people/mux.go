@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vidtag/vidtag/internal/outfile"
+	"github.com/vidtag/vidtag/media"
 )
 
 // subtitleTag is the MP4's "comment" tag naming the subtitles it holds,
@@ -25,54 +25,20 @@ func subtitleTag(vtt []byte) string {
 	return "vidtag-subtitles " + hex.EncodeToString(s[:8])
 }
 
-type probed struct {
-	Streams []struct {
-		CodecType string `json:"codec_type"`
-		NbFrames  string `json:"nb_frames"`
-	} `json:"streams"`
-	Format struct {
-		Tags map[string]string `json:"tags"`
-	} `json:"format"`
-}
-
-func probeMP4(ctx context.Context, path string) (*probed, error) {
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,nb_frames:format_tags=comment",
-		"-of", "json", "--", path).Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s: ffprobe: %w", path, err)
-	}
-	var p probed
-	if err := json.Unmarshal(out, &p); err != nil {
-		return nil, fmt.Errorf("%s: ffprobe: %w", path, err)
-	}
-	return &p, nil
-}
-
-func (p *probed) count(kind string) (n int, frames string) {
-	for _, s := range p.Streams {
-		if s.CodecType == kind {
-			n++
-			if frames == "" {
-				frames = s.NbFrames
-			}
-		}
-	}
-	return n, frames
-}
-
 // muxSubtitles gives the MP4 at path a mov_text subtitle stream made
 // from vtt (nil: none), by a stream copy of its video and audio into a
 // temporary file that is checked (same streams, same frame count, the
 // subtitles there) and renamed over path. An MP4 that already holds these
 // subtitles is left alone. It reports whether the file changed.
 func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
-	have, err := probeMP4(ctx, path)
+	// Usually no ffprobe here: the writer checked these bytes just before.
+	have, err := media.ProbeStreams(ctx, path)
 	if err != nil {
 		return false, err
 	}
 	want := subtitleTag(vtt)
-	subs, _ := have.count("subtitle")
-	if have.Format.Tags["comment"] == want && (subs > 0) == (vtt != nil) {
+	subs, _ := have.Count("subtitle")
+	if have.Comment() == want && (subs > 0) == (vtt != nil) {
 		return false, nil
 	}
 	if vtt == nil && subs == 0 {
@@ -112,21 +78,22 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 	if err := cmd.Run(); err != nil {
 		return false, fmt.Errorf("%s: adding the subtitle stream: %v: %s", path, err, strings.TrimSpace(stderr.String()))
 	}
-	got, err := probeMP4(ctx, tmp.Name())
+	got, err := media.ProbeStreams(ctx, tmp.Name())
 	if err != nil {
 		return false, err
 	}
-	hv, hf := have.count("video")
-	gv, gf := got.count("video")
-	ha, _ := have.count("audio")
-	ga, _ := got.count("audio")
-	gs, _ := got.count("subtitle")
-	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Format.Tags["comment"] != want {
+	hv, hf := have.Count("video")
+	gv, gf := got.Count("video")
+	ha, _ := have.Count("audio")
+	ga, _ := got.Count("audio")
+	gs, _ := got.Count("subtitle")
+	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Comment() != want {
 		return false, fmt.Errorf("%s: the remux with subtitles did not check out (video %d/%d streams, %s/%s frames; audio %d/%d; subtitles %d); the file is unchanged",
 			path, gv, hv, gf, hf, ga, ha, gs)
 	}
 	if err := tmp.Commit(); err != nil {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}
+	media.Remember(path, got)
 	return true, nil
 }
