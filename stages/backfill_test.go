@@ -1,11 +1,8 @@
 package stages
 
 import (
-	"context"
 	"image"
 	"testing"
-
-	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/gallery"
 	"github.com/vidtag/vidtag/recog"
@@ -20,7 +17,6 @@ func TestTrackBackfill(t *testing.T) {
 	noMatsLeft(t)
 	texture := texturedPatch(48, 3)
 	defer texture.Close()
-	patchAt := func(i int) image.Rectangle { return image.Rect(40+4*i, 96, 88+4*i, 144) }
 	right := image.Rect(160, 0, 320, 240) // where a right-half tile looks (the face stays left)
 
 	tests := []struct {
@@ -51,18 +47,12 @@ func TestTrackBackfill(t *testing.T) {
 			tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, tt.lookahead)
 			tr.BlurBackfill = tt.blur
 			defer tr.Close()
-			var done []*Frame
-			defer func() {
-				for _, f := range done {
-					f.Release()
-				}
-			}()
-			for i := 0; i < 12; i++ {
-				m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
+			frames := make([]*Frame, 12)
+			for i := range frames {
+				m := scene(320, 240) // before the face appears
 				if i >= tt.appears {
-					roi := m.Region(patchAt(i))
-					texture.CopyTo(&roi)
-					roi.Close()
+					m.Close()
+					m, _ = movingPatch(texture, i)
 				}
 				f := NewFrame(i, 0, m, nil)
 				f.Key = i%5 == 0 || i == tt.cut && tt.cut > 0
@@ -71,19 +61,16 @@ func TestTrackBackfill(t *testing.T) {
 					f.Sees = func(b image.Rectangle) bool { return b.In(right) }
 				}
 				if f.Key && i >= tt.found {
-					f.Detections = []recog.Detection{{Box: patchAt(i), Score: tt.score}}
+					f.Detections = []recog.Detection{{Box: patchBox(i), Score: tt.score}}
 				}
-				out, err := tr.Push(context.Background(), f)
-				if err != nil {
-					t.Fatal(err)
+				frames[i] = f
+			}
+			done := pushAll(t, tr, frames)
+			defer func() {
+				for _, f := range done {
+					f.Release()
 				}
-				done = append(done, out...)
-			}
-			out, err := tr.Flush(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			done = append(done, out...)
+			}()
 			if len(done) != 12 {
 				t.Fatalf("%d frames out of 12", len(done))
 			}
@@ -103,8 +90,8 @@ func TestTrackBackfill(t *testing.T) {
 					got[i] = 'u'
 				}
 				if len(faces) == 1 {
-					if d := faces[0].Box.Min.Sub(patchAt(i).Min); d.X*d.X+d.Y*d.Y > 4 {
-						t.Errorf("frame %d: face at %v, the patch is at %v", i, faces[0].Box, patchAt(i))
+					if d := faces[0].Box.Min.Sub(patchBox(i).Min); d.X*d.X+d.Y*d.Y > 4 {
+						t.Errorf("frame %d: face at %v, the patch is at %v", i, faces[0].Box, patchBox(i))
 					}
 					if faces[0].Track != faces[len(faces)-1].Track {
 						t.Errorf("frame %d: track %d", i, faces[0].Track)
@@ -125,39 +112,27 @@ func TestTrackBackfillStopsAtAFace(t *testing.T) {
 	noMatsLeft(t)
 	texture := texturedPatch(48, 3)
 	defer texture.Close()
-	patchAt := func(i int) image.Rectangle { return image.Rect(40+4*i, 96, 88+4*i, 144) }
 	tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, 10)
 	defer tr.Close()
-	var done []*Frame
+	frames := make([]*Frame, 8)
+	for i := range frames {
+		m, _ := movingPatch(texture, i)
+		f := NewFrame(i, 0, m, nil)
+		f.Key = i%5 == 0
+		switch i {
+		case 0:
+			f.Detections = []recog.Detection{{Box: patchBox(i), Score: 0.99}}
+		case 5: // the face again, and a second box shifted a quarter of it
+			f.Detections = []recog.Detection{{Box: patchBox(i), Score: 0.99}, {Box: patchBox(i).Add(image.Pt(12, 0)), Score: 0.99}}
+		}
+		frames[i] = f
+	}
+	done := pushAll(t, tr, frames)
 	defer func() {
 		for _, f := range done {
 			f.Release()
 		}
 	}()
-	for i := 0; i < 8; i++ {
-		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
-		roi := m.Region(patchAt(i))
-		texture.CopyTo(&roi)
-		roi.Close()
-		f := NewFrame(i, 0, m, nil)
-		f.Key = i%5 == 0
-		switch i {
-		case 0:
-			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}}
-		case 5: // the face again, and a second box shifted a quarter of it
-			f.Detections = []recog.Detection{{Box: patchAt(i), Score: 0.99}, {Box: patchAt(i).Add(image.Pt(12, 0)), Score: 0.99}}
-		}
-		out, err := tr.Push(context.Background(), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done = append(done, out...)
-	}
-	out, err := tr.Flush(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	done = append(done, out...)
 	for i, f := range done {
 		want := 1
 		if i >= 5 {

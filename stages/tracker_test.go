@@ -16,12 +16,30 @@ import (
 // moving 4 px right a frame over a flat background. texture is the patch's
 // pixels (the same every frame, so optical flow can follow it).
 func movingPatch(texture gocv.Mat, i int) (gocv.Mat, image.Rectangle) {
-	m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 240, 320, gocv.MatTypeCV8UC3)
-	box := image.Rect(40+4*i, 96, 40+4*i+48, 96+48)
-	roi := m.Region(box)
-	texture.CopyTo(&roi)
-	roi.Close()
-	return m, box
+	box := patchBox(i)
+	return scene(320, 240, pasted{texture, box}), box
+}
+
+// patchBox is where movingPatch draws the patch on frame i.
+func patchBox(i int) image.Rectangle { return image.Rect(40+4*i, 96, 40+4*i+48, 96+48) }
+
+// pushAll runs frames through tr in order and flushes it: every frame it
+// gave back, in the order it gave them. The caller releases them.
+func pushAll(t *testing.T, tr *Track, frames []*Frame) []*Frame {
+	t.Helper()
+	var done []*Frame
+	for _, f := range frames {
+		out, err := tr.Push(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = append(done, out...)
+	}
+	out, err := tr.Flush(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(done, out...)
 }
 
 // TestObserveAtCarriesLateDetections: a detection made on an earlier frame
@@ -31,12 +49,8 @@ func movingPatch(texture gocv.Mat, i int) (gocv.Mat, image.Rectangle) {
 // found.
 func TestObserveAtCarriesLateDetections(t *testing.T) {
 	noMatsLeft(t)
-	noise := gocv.NewMatWithSize(48, 48, gocv.MatTypeCV8UC3)
-	defer noise.Close()
-	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
-	texture := gocv.NewMat()
+	texture := texturedPatch(48, 1)
 	defer texture.Close()
-	gocv.GaussianBlur(noise, &texture, image.Pt(5, 5), 0, 0, gocv.BorderReflect)
 
 	tests := []struct {
 		name     string
