@@ -1,6 +1,7 @@
 package recog
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"path/filepath"
@@ -26,6 +27,10 @@ type Engine interface {
 	// means everywhere. A tracker counts a miss, and stops following a new
 	// face backwards, only where the detector looked.
 	Coverage(w, h, tile int) func(box image.Rectangle) bool
+	// Warm waits for what the engine loads in the background (a CNN
+	// engine's dlib models), so that a live source starts its clock with
+	// every model there.
+	Warm(ctx context.Context) error
 	Close()
 }
 

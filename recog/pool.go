@@ -148,10 +148,7 @@ func (p *Pool) Ready(ctx context.Context) error {
 		return err
 	}
 	defer p.Put(e)
-	if w, ok := e.(interface{ Warm(context.Context) error }); ok {
-		return w.Warm(ctx)
-	}
-	return nil
+	return e.Warm(ctx)
 }
 
 // Put gives an engine back.

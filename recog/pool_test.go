@@ -169,6 +169,7 @@ func (stubEngine) Detect(Input) ([]Detection, error)                 { return ni
 func (stubEngine) FacesInPhoto(string, int) ([]Detection, error)     { return nil, nil }
 func (stubEngine) NeedsJPEG() bool                                   { return false }
 func (stubEngine) Coverage(int, int, int) func(image.Rectangle) bool { return nil }
+func (stubEngine) Warm(context.Context) error                        { return nil }
 func (stubEngine) Close()                                            {}
 
 // A cheap engine is bought as soon as a caller has waited as long as one

@@ -1,6 +1,7 @@
 package recog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -53,6 +54,9 @@ func (e *HOG) NeedsJPEG() bool { return true }
 
 // Coverage is everywhere: HOG looks at the whole frame at one scale.
 func (e *HOG) Coverage(w, h, tile int) func(image.Rectangle) bool { return nil }
+
+// Warm has nothing to wait for: NewHOG loads every model.
+func (e *HOG) Warm(context.Context) error { return nil }
 
 // Detect finds the faces in in.JPEG.
 func (e *HOG) Detect(in Input) ([]Detection, error) {
