@@ -3,13 +3,16 @@
 // them, and the ResNet maps the chip to 128 numbers. These are the steps
 // (and the model files) go-face runs after its own HOG detector, and the
 // ones the shared ground truth was made with.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <dlib/dnn.h>
 #include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
 
 #include "dlib.h"
 
@@ -47,6 +50,8 @@ struct embedder {
   shape_predictor sp;
   resnet net;
   std::vector<matrix<rgb_pixel>> chips;
+  frontal_face_detector frontal;
+  bool has_frontal = false;
 };
 
 embedder* embedder_new(const char* dir, char** err) {
@@ -98,4 +103,67 @@ int embedder_run(embedder* e, const uint8_t* bgr, int rows, int cols, int step,
     return -1;
   }
   return 0;
+}
+
+int embedder_frontal_load(embedder* e, const char* raw, long n, char** fresh, long* fresh_n, char** err) {
+  *fresh = nullptr;
+  *fresh_n = 0;
+  if (raw != nullptr && n > 0) {
+    try {
+      std::istringstream in(std::string(raw, n));
+      frontal_face_detector d;
+      deserialize(d, in);
+      if (d.num_detectors() > 0) {
+        e->frontal = d;
+        e->has_frontal = true;
+        return 0;
+      }
+    } catch (std::exception&) {
+      // not a detector dlib wrote: decode it afresh below
+    }
+  }
+  try {
+    e->frontal = get_frontal_face_detector();
+    e->has_frontal = true;
+    std::ostringstream out;
+    serialize(e->frontal, out);
+    std::string b = out.str();
+    *fresh = (char*)malloc(b.size());
+    if (*fresh != nullptr) {
+      memcpy(*fresh, b.data(), b.size());
+      *fresh_n = (long)b.size();
+    }
+  } catch (std::exception& x) {
+    *err = dup(x.what());
+    return -1;
+  }
+  return 0;
+}
+
+int embedder_frontal(embedder* e, const uint8_t* bgr, int rows, int cols, int step,
+                     int* rects, int max, char** err) {
+  if (!e->has_frontal) {
+    *err = dup("the frontal face detector is not loaded");
+    return -1;
+  }
+  try {
+    matrix<rgb_pixel> img(rows, cols);
+    for (long y = 0; y < rows; y++) {
+      const uint8_t* p = bgr + (size_t)y * step;
+      for (long x = 0; x < cols; x++, p += 3) img(y, x) = rgb_pixel(p[2], p[1], p[0]);
+    }
+    std::vector<rectangle> found = e->frontal(img);
+    std::sort(found.begin(), found.end());
+    int n = std::min<int>(max, (int)found.size());
+    for (int i = 0; i < n; i++) {
+      rects[4 * i] = found[i].left();
+      rects[4 * i + 1] = found[i].top();
+      rects[4 * i + 2] = found[i].right();
+      rects[4 * i + 3] = found[i].bottom();
+    }
+    return n;
+  } catch (std::exception& x) {
+    *err = dup(x.what());
+    return -1;
+  }
 }

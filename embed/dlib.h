@@ -24,6 +24,19 @@ void embedder_free(embedder* e);
 int embedder_run(embedder* e, const uint8_t* bgr, int rows, int cols, int step,
                  const int* boxes, int n, float* descs, float* marks, char** err);
 
+// embedder_frontal_load loads dlib's HOG frontal face detector: from raw
+// (n bytes dlib serialized earlier) when given and valid, otherwise by
+// decoding the copy compiled into dlib (about 0.6 s of CPU), in which case
+// *fresh receives its serialized bytes (free them) for the caller to keep.
+int embedder_frontal_load(embedder* e, const char* raw, long n, char** fresh, long* fresh_n, char** err);
+
+// embedder_frontal runs the frontal detector on an 8-bit BGR image at its
+// own scale (no upsampling) and writes up to max boxes (left, top, right,
+// bottom, inclusive), sorted as go-face sorts them. Returns how many, or -1
+// with *err set.
+int embedder_frontal(embedder* e, const uint8_t* bgr, int rows, int cols, int step,
+                     int* rects, int max, char** err);
+
 #ifdef __cplusplus
 }
 #endif

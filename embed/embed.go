@@ -8,6 +8,7 @@ package embed
 // #cgo CXXFLAGS: -std=c++14 -O3 -DNDEBUG -Wall
 // #cgo LDFLAGS: -ldlib -lblas -llapack
 // #include <stdlib.h>
+// #include <dlib/revision.h>
 // #include "dlib.h"
 import "C"
 
@@ -15,9 +16,13 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"os"
+	"path/filepath"
 	"unsafe"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/internal/outfile"
 )
 
 // Descriptor is a face's position in dlib's 128-d identity space.
@@ -96,6 +101,70 @@ func (e *Embedder) Embed(img gocv.Mat, boxes []image.Rectangle) ([]Face, error) 
 		for k := 0; k < 5; k++ {
 			out[i].Landmarks[k] = image.Pt(int(marks[10*i+2*k]+0.5), int(marks[10*i+2*k+1]+0.5))
 		}
+	}
+	return out, nil
+}
+
+// LoadFrontal loads dlib's HOG frontal face detector, for Frontal. dlib
+// compiles it into its library compressed, and decoding it costs about
+// 0.6 s of CPU (the models take 0.15 s), at the start of every process. So
+// the decoded detector (155 kB) is kept in cacheDir, made 0700 with the
+// file 0600 as every vidtag cache, and read from there next time; a file
+// that does not read as a detector is decoded afresh and replaced. cacheDir
+// "" decodes every time.
+func (e *Embedder) LoadFrontal(cacheDir string) error {
+	var path string
+	var raw []byte
+	if cacheDir != "" {
+		path = filepath.Join(cacheDir, fmt.Sprintf("frontal_face_detector-%d.%d.%d.dat",
+			C.DLIB_MAJOR_VERSION, C.DLIB_MINOR_VERSION, C.DLIB_PATCH_VERSION))
+		raw, _ = os.ReadFile(path)
+	}
+	var craw *C.char
+	if len(raw) > 0 {
+		craw = (*C.char)(C.CBytes(raw))
+		defer C.free(unsafe.Pointer(craw))
+	}
+	var fresh, cerr *C.char
+	var n C.long
+	if C.embedder_frontal_load(e.p, craw, C.long(len(raw)), &fresh, &n, &cerr) != 0 {
+		return fmt.Errorf("load dlib's frontal face detector: %s", takeError(cerr))
+	}
+	if fresh != nil {
+		defer C.free(unsafe.Pointer(fresh))
+		if path != "" && os.MkdirAll(cacheDir, 0o700) == nil {
+			// A cache is an optimisation: a read-only home only costs time.
+			_ = outfile.WriteFile(path, C.GoBytes(unsafe.Pointer(fresh), C.int(n)), 0o600)
+		}
+	}
+	return nil
+}
+
+// maxFrontal bounds the faces Frontal reports in one image.
+const maxFrontal = 256
+
+// Frontal finds frontal faces in an 8-bit BGR image with dlib's HOG
+// detector (LoadFrontal first), at the image's own scale, as go-face's
+// Recognize does: boxes dlib style (right and bottom inclusive), sorted as
+// go-face sorts them.
+func (e *Embedder) Frontal(img gocv.Mat) ([]image.Rectangle, error) {
+	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
+		return nil, errors.New("embed: want a non-empty 8-bit BGR image")
+	}
+	data, err := img.DataPtrUint8()
+	if err != nil {
+		return nil, err
+	}
+	rects := make([]C.int, 4*maxFrontal)
+	var cerr *C.char
+	n := C.embedder_frontal(e.p, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.int(img.Rows()), C.int(img.Cols()), C.int(img.Step()),
+		&rects[0], maxFrontal, &cerr)
+	if n < 0 {
+		return nil, fmt.Errorf("embed: %s", takeError(cerr))
+	}
+	out := make([]image.Rectangle, n)
+	for i := range out {
+		out[i] = image.Rect(int(rects[4*i]), int(rects[4*i+1]), int(rects[4*i+2]), int(rects[4*i+3]))
 	}
 	return out, nil
 }

@@ -71,7 +71,7 @@ func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 	for _, p := range models.WritableByOthers(dir) {
 		log.Warn("model file writable by other users: chmod 0644 it (scripts/fetch-models.sh does)", zap.String("file", p))
 	}
-	load, err := recog.Loader(dir, cfg.Detector, cfg.MinFace)
+	load, err := recog.Loader(dir, cfg.Detector, cacheDir("dlib"), cfg.MinFace)
 	if err != nil {
 		return nil, err
 	}
@@ -99,15 +99,17 @@ func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 	return &Env{Engines: pool, Gallery: g, Log: log}, nil
 }
 
-// enrollCache is where known-face descriptors are cached: $VIDTAG_CACHE,
-// else the user's cache folder (~/.cache/vidtag/known); "off" disables it.
-// The descriptors are biometric: folders 0700, files 0600 (gallery.Cached).
-func enrollCache() string {
+// cacheDir is the folder of one of vidtag's caches: in $VIDTAG_CACHE, else
+// in the user's cache folder (~/.cache/vidtag); "" when VIDTAG_CACHE is
+// "off". Two caches: "known" (known-face descriptors) and "dlib" (dlib's
+// decoded HOG detector). Descriptors are biometric: folders 0700, files
+// 0600 (gallery.Cached, embed.LoadFrontal).
+func cacheDir(name string) string {
 	if dir := os.Getenv("VIDTAG_CACHE"); dir != "" {
 		if dir == "off" {
 			return ""
 		}
-		return filepath.Join(dir, "known")
+		return filepath.Join(dir, name)
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
@@ -115,7 +117,7 @@ func enrollCache() string {
 	}
 	// Ours alone: 0700, even when an older version made it 0755.
 	gallery.Private(filepath.Join(dir, "vidtag"))
-	return filepath.Join(dir, "vidtag", "known")
+	return filepath.Join(dir, "vidtag", name)
 }
 
 // Enroll loads the known faces in dir with pool's engines; photos it cannot use are warned about by
@@ -141,7 +143,7 @@ func Enroll(ctx context.Context, dir string, pool *recog.Pool, log *zap.Logger) 
 			return descs, err
 		}
 	}
-	if cache := enrollCache(); cache != "" {
+	if cache := cacheDir("known"); cache != "" {
 		version := fmt.Sprintf("%s/v%d/max%d", models.Digest(), recog.EnrollVersion, EnrollMaxPixels)
 		for i, f := range finders {
 			finders[i] = gallery.Cached(cache, version, f)

@@ -9,77 +9,95 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/embed"
 	"github.com/vidtag/vidtag/track"
 	"github.com/vidtag/vidtag/ultraface"
 )
 
 // CNN is the UltraFace path: the CNN finds the faces (profiles too), and
-// go-face describes each one it can confirm. For that, a crop three faces
-// wide around the box, scaled so the face is about DescribeFace px wide, goes
-// through go-face, whose HOG must find the face again. HOG finds frontal
-// faces only, and that is the point: dlib's descriptor of a profile or a
-// far-turned face lies near strangers' as often as near the person's own
-// (README, "How it works"), so such faces are tracked and written,
-// Unknown unless their track is named from frontal views. Each CNN owns one
-// UltraFace network and is not for concurrent use; the CNNs of one Loader
-// share one go-face Recognizer (the dlib models: 1 s of CPU and ~100 MB to
-// load), which describes a face only on described keyframes.
+// dlib describes each one it can confirm. For that, a crop three faces wide
+// around the box, scaled so the face is about DescribeFace px wide, goes
+// through dlib's HOG frontal detector, which must find the face again, and
+// the face it finds is described (5-point shape, ResNet), as go-face's
+// Recognize would. HOG finds frontal faces only, and that is the point:
+// dlib's descriptor of a profile or a far-turned face lies near strangers'
+// as often as near the person's own (README, "How it works"), so such
+// faces are tracked and written, Unknown unless their track is named from
+// frontal views. Each CNN owns one UltraFace network and is not for
+// concurrent use; the CNNs of one Loader share one set of dlib models (1 s
+// of CPU and ~100 MB to load through go-face; 0.15 s through package embed,
+// which keeps the decoded HOG detector in the cache), which describes a
+// face only on described keyframes.
 type CNN struct {
 	det     *ultraface.Detector
-	hog     *sharedHOG
+	dlib    *sharedDlib
 	minFace int
 	plans   map[image.Point]ultraface.Plan
+	scaled  gocv.Mat // a crop scaled for describing, kept between calls
 }
 
-// sharedHOG is one go-face Recognizer used by several engines in turn,
-// loaded with the first and closed with the last. It loads in the
-// background: dlib's models take about 0.8 s of one core, and a keyframe
-// needs them only when its faces are described, so the first engines
-// detect (UltraFace loads in 10 ms) while the other core loads dlib. A call
-// that needs the models waits for them.
-type sharedHOG struct {
-	dir  string
-	mu   sync.Mutex // held for each call into go-face, and for refs
-	refs int
-	load *hogLoad // the current load; nil when no engine holds the models
+// sharedDlib is one package-embed Embedder, with its frontal detector,
+// used by several engines in turn, loaded with the first and closed with
+// the last. It loads in the background: a keyframe needs the models only
+// when its faces are described, so the first engines detect (UltraFace
+// loads in 10 ms) while the other core loads dlib. A call that needs the
+// models waits for them.
+type sharedDlib struct {
+	dir   string
+	cache string     // where the decoded frontal detector is kept ("" nowhere)
+	mu    sync.Mutex // held for each call into the Embedder, and for refs
+	refs  int
+	load  *dlibLoad // the current load; nil when no engine holds the models
 }
 
-// hogLoad is one background load of the dlib models.
-type hogLoad struct {
-	done chan struct{} // closed when hog or err is set
-	hog  *HOG
+// dlibLoad is one background load of the dlib models.
+type dlibLoad struct {
+	done chan struct{} // closed when emb or err is set
+	emb  *embed.Embedder
 	err  error
 }
 
-func (s *sharedHOG) acquire() {
+func (s *sharedDlib) acquire() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.load == nil {
-		l := &hogLoad{done: make(chan struct{})}
+		l := &dlibLoad{done: make(chan struct{})}
 		go func() {
 			defer close(l.done)
-			l.hog, l.err = NewHOG(s.dir)
+			l.emb, l.err = loadDlib(s.dir, s.cache)
 		}()
 		s.load = l
 	}
 	s.refs++
 }
 
-func (s *sharedHOG) release() {
+func loadDlib(dir, cache string) (*embed.Embedder, error) {
+	emb, err := embed.New(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := emb.LoadFrontal(cache); err != nil {
+		emb.Close()
+		return nil, err
+	}
+	return emb, nil
+}
+
+func (s *sharedDlib) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.refs--; s.refs == 0 {
 		l := s.load
 		s.load = nil
 		<-l.done // a load under way finishes before its models are freed
-		if l.hog != nil {
-			l.hog.Close()
+		if l.emb != nil {
+			l.emb.Close()
 		}
 	}
 }
 
 // loaded waits for the models; the caller holds a reference.
-func (s *sharedHOG) loaded(ctx context.Context) (*HOG, error) {
+func (s *sharedDlib) loaded(ctx context.Context) (*embed.Embedder, error) {
 	s.mu.Lock()
 	l := s.load
 	s.mu.Unlock()
@@ -91,27 +109,36 @@ func (s *sharedHOG) loaded(ctx context.Context) (*HOG, error) {
 	if l.err != nil {
 		return nil, fmt.Errorf("load the dlib models: %w", l.err)
 	}
-	return l.hog, nil
+	return l.emb, nil
 }
 
-func (s *sharedHOG) recognize(jpeg []byte, scale float64) ([]Detection, error) {
-	hog, err := s.loaded(context.Background())
+// faces finds the frontal faces in img (continuous 8-bit BGR) and
+// describes those pick keeps (all when pick is nil), in img's pixels.
+func (s *sharedDlib) faces(img gocv.Mat, pick func([]image.Rectangle) []image.Rectangle) ([]Detection, error) {
+	emb, err := s.loaded(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return hog.Recognize(jpeg, scale)
-}
-
-func (s *sharedHOG) facesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	hog, err := s.loaded(context.Background())
+	boxes, err := emb.Frontal(img)
+	if err != nil || len(boxes) == 0 {
+		return nil, err
+	}
+	if pick != nil {
+		if boxes = pick(boxes); len(boxes) == 0 {
+			return nil, nil
+		}
+	}
+	found, err := emb.Embed(img, boxes)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return hog.FacesInPhoto(path, maxPixels)
+	out := make([]Detection, len(boxes))
+	for i, b := range boxes {
+		out[i] = Detection{Box: b, Descriptor: found[i].Descriptor, Described: true, Score: float32(math.NaN())}
+	}
+	return out, nil
 }
 
 const (
@@ -124,31 +151,33 @@ const (
 	MinDescribedFace = 24
 )
 
-// NewCNN loads the UltraFace model file and the dlib models in dlibDir.
-// minFace is the smallest face (px) looked for in a video frame.
-func NewCNN(model, dlibDir string, minFace int) (*CNN, error) {
-	return newCNN(model, &sharedHOG{dir: dlibDir}, minFace)
+// NewCNN loads the UltraFace model file and the dlib models in dlibDir,
+// keeping the decoded HOG detector in cache ("" nowhere). minFace is the
+// smallest face (px) looked for in a video frame.
+func NewCNN(model, dlibDir, cache string, minFace int) (*CNN, error) {
+	return newCNN(model, &sharedDlib{dir: dlibDir, cache: cache}, minFace)
 }
 
-// newCNN loads the UltraFace model and shares hog.
-func newCNN(model string, hog *sharedHOG, minFace int) (*CNN, error) {
+// newCNN loads the UltraFace model and shares dlib.
+func newCNN(model string, dlib *sharedDlib, minFace int) (*CNN, error) {
 	det, err := ultraface.New(model)
 	if err != nil {
 		return nil, fmt.Errorf("load the face detector: %w", err)
 	}
-	hog.acquire()
-	return &CNN{det: det, hog: hog, minFace: minFace, plans: map[image.Point]ultraface.Plan{}}, nil
+	dlib.acquire()
+	return &CNN{det: det, dlib: dlib, minFace: minFace, plans: map[image.Point]ultraface.Plan{}, scaled: gocv.NewMat()}, nil
 }
 
 // Close frees the models.
 func (c *CNN) Close() {
 	c.det.Close()
-	c.hog.release()
+	c.dlib.release()
+	c.scaled.Close()
 }
 
 // Warm waits for the dlib models, which load in the background.
 func (c *CNN) Warm(ctx context.Context) error {
-	_, err := c.hog.loaded(ctx)
+	_, err := c.dlib.loaded(ctx)
 	return err
 }
 
@@ -197,38 +226,60 @@ func (c *CNN) Detect(in Input) ([]Detection, error) {
 	return out, nil
 }
 
-// describe runs go-face on a crop around box; ok is false when its HOG does
-// not find the face there.
+// describe confirms and describes the face in box with dlib, on a crop
+// around it scaled so that the face is about DescribeFace px wide; ok is
+// false when the HOG detector does not find the face there.
 func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bool, err error) {
 	w := box.Dx() + 1
 	region := image.Rect(box.Min.X-w, box.Min.Y-w, box.Max.X+w+1, box.Max.Y+w+1).Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
 	crop := frame.Region(region)
 	defer crop.Close()
 	scale := float64(DescribeFace) / float64(w)
-	scaled := gocv.NewMat()
-	defer scaled.Close()
-	buf, err := EncodeJPEG(crop, scale, 92, &scaled)
-	if err != nil {
-		return d, false, err
+	interp := gocv.InterpolationLinear
+	if scale < 1 {
+		interp = gocv.InterpolationArea
 	}
-	defer buf.Close()
-	faces, err := c.hog.recognize(buf.GetBytes(), scale)
-	if err != nil {
-		return d, false, err
-	}
-	local, best := box.Sub(region.Min), 0.3
-	for _, f := range faces {
-		if v := track.IoU(f.Box, local); v >= best {
-			d, ok, best = f.Descriptor, true, v
+	gocv.Resize(crop, &c.scaled, image.Point{}, scale, scale, interp)
+	local := box.Sub(region.Min)
+	faces, err := c.dlib.faces(c.scaled, func(found []image.Rectangle) []image.Rectangle {
+		// the frontal face that is this box: the best overlap, at least 0.3
+		best, pick := 0.3, -1
+		for i, f := range found {
+			if v := track.IoU(unscale(f, scale), local); v >= best {
+				best, pick = v, i
+			}
 		}
+		if pick < 0 {
+			return nil
+		}
+		return found[pick : pick+1]
+	})
+	if err != nil || len(faces) == 0 {
+		return d, false, err
 	}
-	return d, ok, nil
+	return faces[0].Descriptor, true, nil
 }
 
 // FacesInPhoto finds every face in a known person's photo as the HOG path
-// does: enrolment wants frontal faces, described the way video faces are.
+// does (enrolment wants frontal faces, described the way video faces are),
+// with the shared dlib models.
 func (c *CNN) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
-	return c.hog.facesInPhoto(path, maxPixels)
+	return facesInPhoto(path, maxPixels, func(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error) {
+		src := img
+		if scale != 1 {
+			interp := gocv.InterpolationLinear
+			if scale < 1 {
+				interp = gocv.InterpolationArea
+			}
+			gocv.Resize(img, scratch, image.Point{}, scale, scale, interp)
+			src = *scratch
+		}
+		faces, err := c.dlib.faces(src, nil)
+		for i := range faces {
+			faces[i].Box = unscale(faces[i].Box, scale)
+		}
+		return faces, err
+	})
 }
 
 // DlibBox turns an UltraFace box (tall: forehead to chin) into the square

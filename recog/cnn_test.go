@@ -17,7 +17,7 @@ import (
 func testCNN(t *testing.T) *CNN {
 	t.Helper()
 	dir := testenv.Models(t)
-	c, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, 29)
+	c, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, "", 29)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,11 +72,14 @@ func TestCNNFindsWhatHOGMisses(t *testing.T) {
 }
 
 // TestCNNDescribesFrontalFaces: on each known photo the CNN finds one sure
-// face, describes it through go-face on a crop, and the descriptor is the
-// one go-face gives for the whole photo (both are HOG-aligned dlib chips,
-// only the crop's scale differs).
+// face and describes it with package embed on a crop, and the descriptor
+// is the one go-face gives for the whole photo (both are HOG-aligned dlib
+// chips; the crop's scale and go-face's JPEG differ). Enrolling the photo
+// with the CNN engine finds go-face's box and, on the JPEG go-face reads,
+// exactly its descriptor: package embed runs the same dlib steps. On the
+// photo's own pixels the JPEG's loss moves it by up to 0.064 (Obama).
 func TestCNNDescribesFrontalFaces(t *testing.T) {
-	c := testCNN(t)
+	c, hog := testCNN(t), newEngine(t)
 	for _, name := range []string{"Barack Obama.jpg", "Joe Biden.jpg", "Lin-Manuel Miranda.png", "Alex Lacamoire.png"} {
 		path := testenv.Data(t, "known", name)
 		img := gocv.IMRead(path, gocv.IMReadColor)
@@ -95,14 +98,54 @@ func TestCNNDescribesFrontalFaces(t *testing.T) {
 			t.Errorf("%s: sure faces %+v, want one, described", name, sure)
 			continue
 		}
-		ref, err := c.FacesInPhoto(path, 4_000_000)
+		ref, err := hog.FacesInPhoto(path, 4_000_000)
 		if err != nil || len(ref) != 1 {
 			t.Fatalf("%s: go-face on the photo: %v, %v", name, ref, err)
 		}
 		if d := gallery.Distance(gallery.Descriptor(sure[0].Descriptor), gallery.Descriptor(ref[0].Descriptor)); d > 0.15 {
-			t.Errorf("%s: crop descriptor %.3f from the photo's", name, d)
+			t.Errorf("%s: crop descriptor %.3f from go-face's", name, d)
+		}
+		enrolled, err := c.FacesInPhoto(path, 4_000_000)
+		if err != nil || len(enrolled) != 1 {
+			t.Fatalf("%s: the CNN engine enrolled %v, %v", name, enrolled, err)
+		}
+		if enrolled[0].Box != ref[0].Box {
+			t.Errorf("%s: enrolled box %v, go-face's %v", name, enrolled[0].Box, ref[0].Box)
+		}
+		if d := gallery.Distance(gallery.Descriptor(enrolled[0].Descriptor), gallery.Descriptor(ref[0].Descriptor)); d > 0.1 {
+			t.Errorf("%s: enrolled descriptor %.3f from go-face's", name, d)
+		}
+		asRead := jpegRoundTrip(t, path, 95) // what go-face decodes
+		emb, err := c.dlib.loaded(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := emb.Embed(asRead, []image.Rectangle{ref[0].Box})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := gallery.Distance(gallery.Descriptor(same[0].Descriptor), gallery.Descriptor(ref[0].Descriptor)); d > 1e-3 {
+			t.Errorf("%s: embed on go-face's JPEG %.4f from go-face's descriptor", name, d)
 		}
 	}
+}
+
+// jpegRoundTrip is the photo as go-face sees it: encoded as JPEG, decoded.
+func jpegRoundTrip(t *testing.T, path string, quality int) gocv.Mat {
+	t.Helper()
+	img := gocv.IMRead(path, gocv.IMReadColor)
+	defer img.Close()
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, img, []int{gocv.IMWriteJpegQuality, quality})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Close()
+	out, err := gocv.IMDecode(buf.GetBytes(), gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { out.Close() })
+	return out
 }
 
 // TestCNNSkipsDescriptionWhenNotAsked: between described keyframes the CNN
@@ -137,11 +180,11 @@ func abs(v int) int {
 	return v
 }
 
-// TestCNNEnginesShareDlibModels: the engines of one loader share one
-// go-face Recognizer, loaded with the first and freed with the last, and
+// TestCNNEnginesShareDlibModels: the engines of one loader share one set of
+// dlib models, loaded with the first and freed with the last, and
 // each engine still describes faces.
 func TestCNNEnginesShareDlibModels(t *testing.T) {
-	load, err := Loader(testenv.Models(t), UltraFace, 29)
+	load, err := Loader(testenv.Models(t), UltraFace, "", 29)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +197,8 @@ func TestCNNEnginesShareDlibModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	ca, cb := a.(*CNN), b.(*CNN)
-	if ca.hog != cb.hog || ca.hog.refs != 2 {
-		t.Fatalf("engines do not share the dlib models (refs %d)", ca.hog.refs)
+	if ca.dlib != cb.dlib || ca.dlib.refs != 2 {
+		t.Fatalf("engines do not share the dlib models (refs %d)", ca.dlib.refs)
 	}
 	frame := frameAt(t, "obama_biden_720p.mp4", 0)
 	for _, e := range []Engine{a, b} {
@@ -173,7 +216,7 @@ func TestCNNEnginesShareDlibModels(t *testing.T) {
 			t.Errorf("an engine described none of %d faces", len(faces))
 		}
 	}
-	shared := ca.hog
+	shared := ca.dlib
 	a.Close()
 	if shared.load == nil || shared.refs != 1 {
 		t.Fatal("the models went with the first engine")
@@ -193,13 +236,13 @@ func TestCNNLoadsDlibInTheBackground(t *testing.T) {
 
 	// Closed at once, while dlib still loads: Close waits for the load
 	// and frees what it made.
-	quick, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, 29)
+	quick, err := NewCNN(filepath.Join(dir, models.UltraFace), dir, "", 29)
 	if err != nil {
 		t.Fatal(err)
 	}
 	quick.Close()
 
-	broken, err := NewCNN(filepath.Join(dir, models.UltraFace), t.TempDir(), 29)
+	broken, err := NewCNN(filepath.Join(dir, models.UltraFace), t.TempDir(), "", 29)
 	if err != nil {
 		t.Fatalf("the engine waited for the dlib models: %v", err)
 	}
@@ -216,7 +259,7 @@ func TestCNNLoadsDlibInTheBackground(t *testing.T) {
 // A pool of CNN engines is Ready (live starts its clock) only when the
 // dlib models are loaded too, not as soon as the first UltraFace net is.
 func TestCNNPoolReadyWaitsForDlib(t *testing.T) {
-	load, err := Loader(testenv.Models(t), UltraFace, 29)
+	load, err := Loader(testenv.Models(t), UltraFace, "", 29)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +274,7 @@ func TestCNNPoolReadyWaitsForDlib(t *testing.T) {
 	}
 	defer p.Put(e)
 	select {
-	case <-e.(*CNN).hog.load.done:
+	case <-e.(*CNN).dlib.load.done:
 	default:
 		t.Error("Ready returned while the dlib models were still loading")
 	}

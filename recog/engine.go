@@ -49,7 +49,8 @@ type Input struct {
 
 // EnrollVersion changes whenever FacesInPhoto would find or describe a
 // known photo's faces differently, so that cached descriptors are redone.
-const EnrollVersion = 1
+// 2: the CNN engines describe photos from their pixels, not a JPEG of them.
+const EnrollVersion = 2
 
 // The detectors vidtag offers.
 const (
@@ -62,17 +63,18 @@ var Detectors = []string{UltraFace, HOGName}
 
 // Loader returns a function that loads one engine of the named detector
 // from the models in dir; minFace is the smallest face (px) a CNN engine
-// looks for in video frames.
-func Loader(dir, detector string, minFace int) (func() (Engine, error), error) {
+// looks for in video frames, and cache is where CNN engines keep dlib's
+// decoded HOG detector ("" nowhere: decode it every time).
+func Loader(dir, detector, cache string, minFace int) (func() (Engine, error), error) {
 	switch detector {
 	case UltraFace:
 		// One OpenCV thread per engine: the pool already runs an engine
 		// per core, and a network spreading over every core as well only
 		// adds contention.
 		ultraface.SetThreads(1)
-		hog := &sharedHOG{dir: dir}
+		dlib := &sharedDlib{dir: dir, cache: cache}
 		return func() (Engine, error) {
-			e, err := newCNN(filepath.Join(dir, models.UltraFace), hog, minFace)
+			e, err := newCNN(filepath.Join(dir, models.UltraFace), dlib, minFace)
 			if err != nil {
 				return nil, err // not a typed nil in the interface
 			}

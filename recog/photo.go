@@ -17,6 +17,12 @@ var ErrUnreadable = errors.New("unreadable image")
 // twice the size, as face_recognition does by default, if that stays within
 // maxPixels.
 func (e *HOG) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
+	return facesInPhoto(path, maxPixels, e.detect)
+}
+
+// facesInPhoto reads the photo and finds its faces with detect, at the
+// scale that fits maxPixels (and, failing that, at twice the size).
+func facesInPhoto(path string, maxPixels int, detect func(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error)) ([]Detection, error) {
 	img, err := readPhoto(path)
 	if err != nil {
 		return nil, err
@@ -26,9 +32,9 @@ func (e *HOG) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
 	defer scratch.Close()
 	pixels := float64(img.Cols() * img.Rows())
 	scale := math.Min(1, math.Sqrt(float64(maxPixels)/pixels))
-	faces, err := e.detect(img, scale, &scratch)
+	faces, err := detect(img, scale, &scratch)
 	if err == nil && len(faces) == 0 && 4*pixels <= float64(maxPixels) {
-		faces, err = e.detect(img, 2, &scratch)
+		faces, err = detect(img, 2, &scratch)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -157,7 +157,7 @@ func TestPoolCloseDoesNotWaitForALoad(t *testing.T) {
 // hogLoader loads go-face engines: the slowest to load, which the growth
 // tests want.
 func hogLoader(dir string) func() (Engine, error) {
-	load, _ := Loader(dir, HOGName, 29)
+	load, _ := Loader(dir, HOGName, "", 29)
 	return load
 }
 

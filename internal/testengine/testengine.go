@@ -17,7 +17,7 @@ import (
 // from 29 px) and is closed when the test ends.
 func Pool(t testing.TB, n int) *recog.Pool {
 	t.Helper()
-	load, err := recog.Loader(testenv.Models(t), recog.UltraFace, 29)
+	load, err := recog.Loader(testenv.Models(t), recog.UltraFace, "", 29)
 	if err != nil {
 		t.Fatal(err)
 	}
