@@ -7,7 +7,7 @@
 // travelling on side channels. State that is not safe to share lives with
 // one owner: a scratch Mat in its stage value, a detector engine in the
 // pool that lends it to one worker at a time (the CNN engines of one pool
-// each own their network and share one go-face Recognizer, which takes
+// each own their network and share one set of dlib models, which takes
 // their calls in turn: package recog). annotate and live run these same steps (live detects asynchronously,
 // AsyncDetect, and tracks causally, Track.ObserveAt).
 package stages
