@@ -78,6 +78,9 @@ func TestFlowMove(t *testing.T) {
 			[]image.Rectangle{box}, []image.Rectangle{box.Add(image.Pt(0, -7))}, 1},
 		{"left 9 down 6", 480, 360, []pasted{{face, box}}, []pasted{{face, box.Add(image.Pt(-9, 6))}},
 			[]image.Rectangle{box}, []image.Rectangle{box.Add(image.Pt(-9, 6))}, 1},
+		// a fast move, about the most a point can go between two frames
+		{"right 40 up 12", 480, 360, []pasted{{face, box}}, []pasted{{face, box.Add(image.Pt(40, -12))}},
+			[]image.Rectangle{box}, []image.Rectangle{box.Add(image.Pt(40, -12))}, 1},
 		// 1080 rows: the flow runs on a half-size image
 		{"halved frame, right 12 down 8", 1920, 1080,
 			[]pasted{{face, image.Rect(800, 500, 928, 628)}}, []pasted{{face, image.Rect(812, 508, 940, 636)}},
