@@ -25,7 +25,7 @@ type Schedule struct {
 	DescribeEvery int
 	sinceKey      int
 	sinceDescribe int
-	turn          int // keyframes since the last full one
+	turn          int // keyframes between full ones since the shot began
 	thumb, prev   gocv.Mat
 	grey          gocv.Mat
 	started       bool
@@ -68,15 +68,15 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 	}
 	// Described keyframes (the first, cuts, every DescribeEvery frames)
 	// look everywhere, so a small face is described when one of them sees
-	// it; the keyframes between look at one tile each, in turn.
+	// it; the keyframes between take turns (ultraface.Plan.Turn), counted
+	// from the start of the shot so that every tile gets its turn.
 	f.Tile = 0
-	if f.Key {
-		if f.Describe {
-			s.turn = 0
-		} else {
-			s.turn++
-			f.Tile = s.turn
-		}
+	if f.Cut {
+		s.turn = 0
+	}
+	if f.Key && !f.Describe {
+		s.turn++
+		f.Tile = s.turn
 	}
 	return nil
 }

@@ -70,13 +70,14 @@ func dots(n int) string {
 }
 
 // TestScheduleTileTurns: described keyframes look everywhere (tile 0); the
-// keyframes between them take tile turns 1, 2, 3...; other frames none.
+// keyframes between them take turns 1, 2, 3..., counted on across
+// described keyframes so that every tile gets its turn; other frames none.
 func TestScheduleTileTurns(t *testing.T) {
 	noMatsLeft(t)
 	s := NewSchedule(5, 20)
 	s.DescribeEvery = 30
 	defer s.Close()
-	want := map[int]int{0: 0, 5: 1, 10: 2, 15: 3, 20: 4, 25: 5, 30: 0, 35: 1, 40: 2}
+	want := map[int]int{0: 0, 5: 1, 10: 2, 15: 3, 20: 4, 25: 5, 30: 0, 35: 6, 40: 7}
 	for i := 0; i <= 40; i++ {
 		f := &Frame{Seq: i, Mat: gocv.NewMatWithSizeFromScalar(gocv.NewScalar(9, 9, 9, 0), 36, 64, gocv.MatTypeCV8UC3)}
 		if err := s.Process(context.Background(), f); err != nil {

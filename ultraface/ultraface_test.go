@@ -67,40 +67,46 @@ func abs(v int) int {
 	return v
 }
 
-// TestPlanTurns: a turn looks at the whole frame and one tile, in
-// rotation; Sees says which faces that turn would find.
+// TestPlanTurns: the turns between full keyframes look at the whole frame
+// (odd turns) or at one tile (even turns, in rotation), one pass each;
+// Sees says which faces a turn would find.
 func TestPlanTurns(t *testing.T) {
 	p := NewPlan(1280, 720, 29)
 	if p.Tiles() != 4 {
 		t.Fatalf("%d tiles, want 4", p.Tiles())
 	}
-	if q := p.Turn(0); len(q.Windows) != 5 {
+	if q := p.Turn(0); len(q.Windows) != 5 || !q.Whole {
 		t.Errorf("turn 0: %d windows, want all 5", len(q.Windows))
 	}
-	for turn := 1; turn <= 8; turn++ {
+	for turn := 1; turn <= 10; turn++ {
 		q := p.Turn(turn)
-		if len(q.Windows) != 2 || q.Windows[0] != p.Windows[0] || q.Windows[1] != p.Windows[1+(turn-1)%4] {
-			t.Errorf("turn %d: windows %v", turn, q.Windows)
+		want := p.Windows[0]
+		if turn%2 == 0 {
+			want = p.Windows[1+(turn/2-1)%4]
+		}
+		if len(q.Windows) != 1 || q.Windows[0] != want || q.Whole != (turn%2 == 1) {
+			t.Errorf("turn %d: windows %v (whole %v), want %v", turn, q.Windows, q.Whole, want)
 		}
 	}
 	big := image.Rect(600, 300, 700, 400)      // 101 px: the whole-frame pass sees it
 	small := image.Rect(20, 20, 50, 50)        // 31 px in the top-left corner: tile 1 only
-	small2 := image.Rect(1230, 670, 1260, 700) // bottom-right corner
+	small2 := image.Rect(1230, 670, 1260, 700) // bottom-right corner: tile 4 only
 	tests := []struct {
 		turn int
 		box  image.Rectangle
 		want bool
 	}{
 		{0, big, true}, {0, small, true}, {0, small2, true},
-		{1, big, true}, {1, small, true}, {1, small2, false},
-		{2, small, false}, {4, small2, true}, {5, small, true},
+		{1, big, true}, {1, small, false}, {1, small2, false},
+		{2, big, false}, {2, small, true}, {2, small2, false},
+		{4, small, false}, {8, small2, true}, {10, small, true}, {10, big, false},
 	}
 	for _, tt := range tests {
 		if got := p.Turn(tt.turn).Sees(tt.box); got != tt.want {
 			t.Errorf("turn %d sees %v: %v, want %v", tt.turn, tt.box, got, tt.want)
 		}
 	}
-	if whole := NewPlan(640, 360, 29); whole.Turn(3).Tiles() != 0 || !whole.Sees(image.Rect(0, 0, 24, 24)) {
+	if whole := NewPlan(640, 360, 29); whole.Turn(3).Tiles() != 0 || !whole.Turn(2).Sees(image.Rect(0, 0, 24, 24)) {
 		t.Error("a plan without tiles: every turn is the whole plan and sees faces down to its smallest")
 	}
 }
