@@ -235,11 +235,7 @@ func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bo
 	crop := frame.Region(region)
 	defer crop.Close()
 	scale := float64(DescribeFace) / float64(w)
-	interp := gocv.InterpolationLinear
-	if scale < 1 {
-		interp = gocv.InterpolationArea
-	}
-	gocv.Resize(crop, &c.scaled, image.Point{}, scale, scale, interp)
+	resizeBy(crop, scale, &c.scaled) // always a copy: dlib wants continuous pixels
 	local := box.Sub(region.Min)
 	faces, err := c.dlib.faces(c.scaled, func(found []image.Rectangle) []image.Rectangle {
 		// the frontal face that is this box: the best overlap, at least 0.3
@@ -267,11 +263,7 @@ func (c *CNN) FacesInPhoto(path string, maxPixels int) ([]Detection, error) {
 	return facesInPhoto(path, maxPixels, func(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detection, error) {
 		src := img
 		if scale != 1 {
-			interp := gocv.InterpolationLinear
-			if scale < 1 {
-				interp = gocv.InterpolationArea
-			}
-			gocv.Resize(img, scratch, image.Point{}, scale, scale, interp)
+			resizeBy(img, scale, scratch)
 			src = *scratch
 		}
 		faces, err := c.dlib.faces(src, nil)

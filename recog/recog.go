@@ -98,12 +98,18 @@ func EncodeJPEG(img gocv.Mat, scale float64, quality int, scratch *gocv.Mat) (*g
 	}
 	src := img
 	if scale != 1 {
-		interp := gocv.InterpolationLinear
-		if scale < 1 {
-			interp = gocv.InterpolationArea
-		}
-		gocv.Resize(img, scratch, image.Point{}, scale, scale, interp)
+		resizeBy(img, scale, scratch)
 		src = *scratch
 	}
 	return gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, quality})
+}
+
+// resizeBy resizes img by scale into dst (a copy at scale 1): area
+// averaging when shrinking, bilinear when enlarging.
+func resizeBy(img gocv.Mat, scale float64, dst *gocv.Mat) {
+	interp := gocv.InterpolationLinear
+	if scale < 1 {
+		interp = gocv.InterpolationArea
+	}
+	gocv.Resize(img, dst, image.Point{}, scale, scale, interp)
 }
