@@ -115,8 +115,10 @@ func cacheDir(name string) string {
 	if err != nil {
 		return ""
 	}
-	// Ours alone: 0700, even when an older version made it 0755.
+	// Ours alone: 0700 with files 0600, even when an older version made
+	// them 0755 and 0644.
 	gallery.Private(filepath.Join(dir, "vidtag"))
+	gallery.Private(filepath.Join(dir, "vidtag", name))
 	return filepath.Join(dir, "vidtag", name)
 }
 

@@ -13,7 +13,8 @@ import (
 
 // TestWritesOnlyOutputsAndPrivateCache runs annotate with a fresh home,
 // working folder and TMPDIR: afterwards the only new files are the named
-// outputs and the enrollment cache, whose folders are 0700 and files 0600
+// outputs and the caches (known faces, dlib's decoded HOG detector), whose
+// folders are 0700 and files 0600
 // (face descriptors are biometric). A cache an older version left 0755 and
 // 0644 is closed up on the next run.
 func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
@@ -49,7 +50,9 @@ func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
 		}
 		return nil
 	})
-	cache := filepath.Join("home", ".cache", "vidtag", "known")
+	// The caches: known-face descriptors and dlib's decoded HOG detector.
+	cache := filepath.Join("home", ".cache", "vidtag")
+	caches := []string{cache, filepath.Join(cache, "known"), filepath.Join(cache, "dlib")}
 	var outputs, cached, crops []string
 	for _, f := range files {
 		switch {
@@ -68,12 +71,12 @@ func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(out, "a.people.json")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("a.people.json: %v, want -rw-------", st.Mode())
 	}
-	if len(cached) == 0 {
-		t.Fatal("nothing cached")
+	if len(cached) < 2 {
+		t.Fatalf("cached %v, want known faces and the dlib detector", cached)
 	}
 	checkModes := func() {
 		t.Helper()
-		for _, d := range []string{filepath.Dir(cache), cache} {
+		for _, d := range caches {
 			if st, err := os.Stat(filepath.Join(root, d)); err != nil || st.Mode().Perm() != 0o700 {
 				t.Errorf("%s: %v, want drwx------", d, st.Mode())
 			}
@@ -87,8 +90,9 @@ func TestWritesOnlyOutputsAndPrivateCache(t *testing.T) {
 	checkModes()
 
 	// An older version's cache: 0755 folders, 0644 files.
-	os.Chmod(filepath.Join(root, filepath.Dir(cache)), 0o755)
-	os.Chmod(filepath.Join(root, cache), 0o755)
+	for _, d := range caches {
+		os.Chmod(filepath.Join(root, d), 0o755)
+	}
 	for _, f := range cached {
 		os.Chmod(filepath.Join(root, f), 0o644)
 	}
