@@ -33,7 +33,6 @@ type CNN struct {
 	dlib    *sharedDlib
 	minFace int
 	plans   map[image.Point]ultraface.Plan
-	scaled  gocv.Mat // a crop scaled for describing, kept between calls
 }
 
 // sharedDlib is one package-embed Embedder, with its frontal detector,
@@ -165,14 +164,13 @@ func newCNN(model string, dlib *sharedDlib, minFace int) (*CNN, error) {
 		return nil, fmt.Errorf("load the face detector: %w", err)
 	}
 	dlib.acquire()
-	return &CNN{det: det, dlib: dlib, minFace: minFace, plans: map[image.Point]ultraface.Plan{}, scaled: gocv.NewMat()}, nil
+	return &CNN{det: det, dlib: dlib, minFace: minFace, plans: map[image.Point]ultraface.Plan{}}, nil
 }
 
 // Close frees the models.
 func (c *CNN) Close() {
 	c.det.Close()
 	c.dlib.release()
-	c.scaled.Close()
 }
 
 // Warm waits for the dlib models, which load in the background.
@@ -212,12 +210,22 @@ func (c *CNN) Detect(in Input) ([]Detection, error) {
 		return nil, err
 	}
 	out := make([]Detection, len(found))
+	// The scaled crops of this keyframe: an idle engine owns no Mat.
+	var scaled gocv.Mat
+	defer func() {
+		if scaled.Ptr() != nil {
+			scaled.Close()
+		}
+	}()
 	for i, b := range found {
 		out[i] = Detection{Box: DlibBox(b.Rect, in.Frame.Cols(), in.Frame.Rows()), Score: b.Score}
 		if !in.Describe || out[i].Box.Dx()+1 < MinDescribedFace {
 			continue
 		}
-		d, ok, err := c.describe(in.Frame, out[i].Box)
+		if scaled.Ptr() == nil {
+			scaled = gocv.NewMat()
+		}
+		d, ok, err := c.describe(in.Frame, out[i].Box, &scaled)
 		if err != nil {
 			return nil, err
 		}
@@ -229,15 +237,15 @@ func (c *CNN) Detect(in Input) ([]Detection, error) {
 // describe confirms and describes the face in box with dlib, on a crop
 // around it scaled so that the face is about DescribeFace px wide; ok is
 // false when the HOG detector does not find the face there.
-func (c *CNN) describe(frame gocv.Mat, box image.Rectangle) (d Descriptor, ok bool, err error) {
+func (c *CNN) describe(frame gocv.Mat, box image.Rectangle, scaled *gocv.Mat) (d Descriptor, ok bool, err error) {
 	w := box.Dx() + 1
 	region := image.Rect(box.Min.X-w, box.Min.Y-w, box.Max.X+w+1, box.Max.Y+w+1).Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
 	crop := frame.Region(region)
 	defer crop.Close()
 	scale := float64(DescribeFace) / float64(w)
-	resizeBy(crop, scale, &c.scaled) // always a copy: dlib wants continuous pixels
+	resizeBy(crop, scale, scaled) // always a copy: dlib wants continuous pixels
 	local := box.Sub(region.Min)
-	faces, err := c.dlib.faces(c.scaled, func(found []image.Rectangle) []image.Rectangle {
+	faces, err := c.dlib.faces(*scaled, func(found []image.Rectangle) []image.Rectangle {
 		// the frontal face that is this box: the best overlap, at least 0.3
 		best, pick := 0.3, -1
 		for i, f := range found {
