@@ -3,7 +3,6 @@ package annotate_test
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,10 +21,7 @@ import (
 func TestCommitOrder(t *testing.T) {
 	dir := t.TempDir()
 	clip := filepath.Join(dir, "in.mp4")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
-		"-frames:v", "15", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	testenv.ShortClip(t, clip, 15, true)
 	env := testengine.Env(t, 1)
 
 	opt := settings.Defaults().Annotate()

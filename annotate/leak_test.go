@@ -5,7 +5,6 @@ package annotate_test
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -46,10 +45,8 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 	// a Mat of its own. A small frame budget makes the reader wait for
 	// frames to come back.
 	rotated := filepath.Join(t.TempDir(), "rotated.mp4")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-t", "2",
-		"-c", "copy", "-metadata:s:v:0", "rotate=90", rotated).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v %s", err, out)
-	}
+	testenv.FFmpeg(t, "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"), "-t", "2",
+		"-c", "copy", "-metadata:s:v:0", "rotate=90", rotated)
 	tests := []struct {
 		name     string
 		input    string

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,14 +84,9 @@ func TestBatchStrangersRevokeNames(t *testing.T) {
 // options over it, with the shared known faces.
 func twoHamiltonClips(t *testing.T, digest string) Options {
 	t.Helper()
-	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
 	in, out := t.TempDir(), t.TempDir()
 	for _, name := range []string{"a.mp4", "b.mp4"} {
-		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
-			filepath.Join(in, name))
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg: %v\n%s", err, b)
-		}
+		testenv.ShortClip(t, filepath.Join(in, name), 90, false)
 	}
 	pool := testengine.Pool(t, 2)
 	g := testengine.Known(t, pool)

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -19,14 +18,9 @@ import (
 // CLI's bar does. Under -race (make test) a concurrent call is a failure;
 // the test also checks that calls never overlap and counts only grow.
 func TestProgressFromConcurrentJobs(t *testing.T) {
-	clip := testenv.Data(t, "clips", "short_hamilton_clip.mp4")
 	in, out := t.TempDir(), t.TempDir()
 	for _, name := range []string{"a.mp4", "b.mp4", "c.mp4"} {
-		cmd := exec.Command("ffmpeg", "-v", "error", "-i", clip, "-frames:v", "90", "-an", "-c:v", "libx264", "-preset", "ultrafast",
-			filepath.Join(in, name))
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ffmpeg: %v\n%s", err, b)
-		}
+		testenv.ShortClip(t, filepath.Join(in, name), 90, false)
 	}
 	env := testengine.Env(t, 2)
 

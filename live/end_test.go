@@ -2,7 +2,6 @@ package live_test
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,11 +21,7 @@ import (
 // catches a hang.
 func TestEndOfStreamNeedsNoSpareSlots(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "faces.mp4")
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
-		"-frames:v", "20", "-an", "-c:v", "libx264", "-preset", "ultrafast", clip).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	testenv.ShortClip(t, clip, 20, false)
 	env := testengine.Env(t, 1)
 	for i := range 3 {
 		done := make(chan error, 1)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,10 +17,7 @@ func TestStatsEveryCommand(t *testing.T) {
 	in := filepath.Join(dir, "in")
 	os.Mkdir(in, 0o755)
 	clip := filepath.Join(in, "a.mp4")
-	if out, err := exec.Command("ffmpeg", "-v", "error", "-i", testenv.Data(t, "clips", "short_hamilton_clip.mp4"),
-		"-frames:v", "20", "-an", "-c:v", "libx264", "-preset", "ultrafast", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	testenv.ShortClip(t, clip, 20, false)
 	tests := []struct {
 		name  string
 		args  []string
