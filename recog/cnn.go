@@ -210,20 +210,12 @@ func (c *CNN) Detect(in Input) ([]Detection, error) {
 		return nil, err
 	}
 	out := make([]Detection, len(found))
-	// The scaled crops of this keyframe: an idle engine owns no Mat.
-	var scaled gocv.Mat
-	defer func() {
-		if scaled.Ptr() != nil {
-			scaled.Close()
-		}
-	}()
+	scaled := gocv.NewMat() // this keyframe's scaled crops: an idle engine owns no Mat
+	defer scaled.Close()
 	for i, b := range found {
 		out[i] = Detection{Box: DlibBox(b.Rect, in.Frame.Cols(), in.Frame.Rows()), Score: b.Score}
 		if !in.Describe || out[i].Box.Dx()+1 < MinDescribedFace {
 			continue
-		}
-		if scaled.Ptr() == nil {
-			scaled = gocv.NewMat()
 		}
 		d, ok, err := c.describe(in.Frame, out[i].Box, &scaled)
 		if err != nil {
