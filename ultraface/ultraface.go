@@ -38,8 +38,9 @@ type Box struct {
 }
 
 // Detector owns one loaded network. It is not for concurrent use. It holds
-// no image between calls (the scratch images of a call are 0.3 MB), so an
-// idle detector owns no Mat.
+// no image between calls (a call's scratch images, the canvas and the
+// frame's halvings, are at most a third of the frame), so an idle detector
+// owns no Mat.
 type Detector struct {
 	net    gocv.Net
 	Score  float32
@@ -77,12 +78,14 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 	defer canvas.Close()
 	part := gocv.NewMat() // a resized window of the frame
 	defer part.Close()
+	pyr := pyramid{frame}
+	defer pyr.close()
 	for i, w := range plan.Windows {
 		maxFace := math.Inf(1)
 		if i > 0 || !plan.Whole {
 			maxFace = plan.TileMaxFace
 		}
-		if err := d.window(frame, w, maxFace, &canvas, &part); err != nil {
+		if err := d.window(frame, &pyr, w, maxFace, &canvas, &part); err != nil {
 			return nil, err
 		}
 	}
@@ -104,10 +107,66 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 	return out, nil
 }
 
+// pyramid is a frame and its halvings, made as a window asks for them.
+// Shrinking to the network's input by area averaging costs 4-5 ms for a
+// 720p tile or a whole 1080p frame in one step (OpenCV's general area
+// resize), against under 1 ms to halve (its 2x2 fast path) and 1-2 ms to
+// finish from the half: so a window is shrunk from the smallest level that
+// still has at least its pixels. Averaging 2x2 blocks, then the rest, is
+// the same filter, give or take rounding.
+type pyramid []gocv.Mat
+
+// level returns the smallest level still at least 1/scale times the
+// window's size, and its factor (1, 2, 4...) against the frame.
+func (p *pyramid) level(scale float64) (gocv.Mat, int) {
+	k := 0
+	for scale*float64(int(1)<<(k+1)) <= 1 {
+		k++
+	}
+	for len(*p) <= k {
+		prev := (*p)[len(*p)-1]
+		if prev.Cols() < 4 || prev.Rows() < 4 {
+			break
+		}
+		// Even sides: an odd one would send OpenCV down its slow path.
+		// The dropped last column or row is under a pixel at this level.
+		even := prev.Region(image.Rect(0, 0, prev.Cols()&^1, prev.Rows()&^1))
+		half := gocv.NewMat()
+		gocv.Resize(even, &half, image.Pt(even.Cols()/2, even.Rows()/2), 0, 0, gocv.InterpolationArea)
+		even.Close()
+		*p = append(*p, half)
+	}
+	k = min(k, len(*p)-1)
+	return (*p)[k], 1 << k
+}
+
+// shrink resizes the frame's rectangle in, seen at scale, to size in dst:
+// by area averaging from the smallest level that still has its pixels, or
+// bilinear when it is enlarged.
+func (p *pyramid) shrink(in image.Rectangle, scale float64, size image.Point, dst *gocv.Mat) {
+	level, f := p.level(scale)
+	r := image.Rect(in.Min.X/f, in.Min.Y/f, (in.Max.X+f-1)/f, (in.Max.Y+f-1)/f).
+		Intersect(image.Rect(0, 0, level.Cols(), level.Rows()))
+	src := level.Region(r)
+	defer src.Close()
+	interp := gocv.InterpolationArea
+	if scale > 1 {
+		interp = gocv.InterpolationLinear
+	}
+	gocv.Resize(src, dst, size, 0, 0, interp)
+}
+
+// close frees the levels it made (not the frame).
+func (p pyramid) close() {
+	for _, m := range p[1:] {
+		m.Close()
+	}
+}
+
 // window runs the network on one 4:3 window of the frame (which may reach
 // past the frame's edges: that part is grey) and collects its boxes up to
 // maxFace wide that do not touch a cut edge (one inside the frame).
-func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64, canvas, part *gocv.Mat) error {
+func (d *Detector) window(frame gocv.Mat, pyr *pyramid, w image.Rectangle, maxFace float64, canvas, part *gocv.Mat) error {
 	fw, fh := frame.Cols(), frame.Rows()
 	s := float64(Input.X) / float64(w.Dx())
 	in := w.Intersect(image.Rect(0, 0, fw, fh))
@@ -123,13 +182,7 @@ func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64, ca
 	if dst.Dx() < 1 || dst.Dy() < 1 {
 		return nil
 	}
-	src := frame.Region(in)
-	interp := gocv.InterpolationArea
-	if s > 1 {
-		interp = gocv.InterpolationLinear
-	}
-	gocv.Resize(src, part, dst.Size(), 0, 0, interp)
-	src.Close()
+	pyr.shrink(in, s, dst.Size(), part)
 	roi := canvas.Region(dst)
 	part.CopyTo(&roi)
 	roi.Close()
