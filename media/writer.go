@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vidtag/vidtag/internal/outfile"
+	"golang.org/x/sys/unix"
 )
 
 // WriterOptions describe the MP4 to write.
@@ -156,14 +157,24 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	// not kill the encoder under us; we stop it ourselves (Abort), or let
 	// it finish the file (Commit). If we die, it reads EOF and exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stdin, err := cmd.StdinPipe()
+	pr, stdin, err := os.Pipe()
 	if err != nil {
 		pending.Cleanup()
 		return nil, err
 	}
+	// A frame is megabytes and a pipe holds 64 kB: a 1 MB pipe (Linux's
+	// default cap for an unprivileged process) moves it in a sixteenth of
+	// the writes and wake-ups. Where the kernel says no, 64 kB still works.
+	if rc, err := stdin.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { _, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, 1<<20) })
+	}
+	cmd.Stdin = pr
 	tail := &tailBuffer{max: 4096}
 	cmd.Stderr = tail
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	pr.Close() // the child's end, now ffmpeg's
+	if err != nil {
+		stdin.Close()
 		pending.Cleanup()
 		if errors.Is(err, exec.ErrNotFound) {
 			return nil, errors.New("ffmpeg not found: install it (scripts/setup.sh)")
