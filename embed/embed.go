@@ -5,7 +5,12 @@
 // that links the same libdlib.
 package embed
 
-// #cgo CXXFLAGS: -std=c++14 -O3 -DNDEBUG -Wall
+// // go-face compiles dlib's headers with -march=native, and the linker keeps
+// // one copy of each dlib template both files use (377 of them): compiled
+// // otherwise here, this file would call code built for another instruction
+// // set and another layout of dlib's SIMD types. Same flags, one dlib; and
+// // dlib's HOG (the describe step's confirmation) gets its AVX paths.
+// #cgo CXXFLAGS: -std=c++14 -O3 -DNDEBUG -Wall -march=native
 // #cgo LDFLAGS: -ldlib -lblas -llapack
 // #include <stdlib.h>
 // #include <dlib/revision.h>
