@@ -156,11 +156,13 @@ func (p *pyramid) shrink(in image.Rectangle, scale float64, size image.Point, ds
 	gocv.Resize(src, dst, size, 0, 0, interp)
 }
 
-// close frees the levels it made (not the frame).
-func (p pyramid) close() {
-	for _, m := range p[1:] {
+// close frees the levels it made (not the frame). It takes a pointer: a
+// deferred call on a value would see only the levels made before the defer.
+func (p *pyramid) close() {
+	for _, m := range (*p)[1:] {
 		m.Close()
 	}
+	*p = (*p)[:1]
 }
 
 // window runs the network on one 4:3 window of the frame (which may reach
