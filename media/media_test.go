@@ -327,14 +327,14 @@ func TestProbeStreamsRemembersWhatTheWriterChecked(t *testing.T) {
 	if s != w.streams {
 		t.Error("the writer's check of these bytes was not reused")
 	}
-	if v, frames := s.Count("video"); v != 1 || frames != "10" {
-		t.Errorf("video streams %d with %s frames, want 1 with 10", v, frames)
+	if v, frames := s.Count("video"); v != 1 || frames != 10 {
+		t.Errorf("video streams %d with %d frames, want 1 with 10", v, frames)
 	}
 	if a, _ := s.Count("audio"); a != 1 {
 		t.Errorf("%d audio streams, want 1", a)
 	}
 
-	// A changed file: its identity (mtime) differs, so ffprobe runs again.
+	// A changed file: its identity (mtime) differs, so it is probed again.
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(opt.Path, later, later); err != nil {
 		t.Fatal(err)
@@ -346,7 +346,7 @@ func TestProbeStreamsRemembersWhatTheWriterChecked(t *testing.T) {
 	if again == s {
 		t.Error("a file changed since its check was not probed again")
 	}
-	if v, frames := again.Count("video"); v != 1 || frames != "10" {
-		t.Errorf("re-probe: video streams %d with %s frames, want 1 with 10", v, frames)
+	if v, frames := again.Count("video"); v != 1 || frames != 10 {
+		t.Errorf("re-probe: video streams %d with %d frames, want 1 with 10", v, frames)
 	}
 }

@@ -1,9 +1,7 @@
 package media
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -17,7 +15,7 @@ import (
 	"github.com/vidtag/vidtag/internal/outfile"
 )
 
-// Info is what ffprobe says about a video file.
+// Info is what a video file holds, as ffprobe would say it.
 type Info struct {
 	Path   string
 	Format string // ffprobe format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
@@ -93,61 +91,28 @@ func isStillFormat(format string) bool {
 	return strings.HasSuffix(format, "_pipe") || format == "image2" || format == "tiff" || format == "webp"
 }
 
-// Probe asks ffprobe what path holds and rejects anything that is not a
-// decodable video. Errors name the file and say what is wrong.
+// Probe reads what path holds (with libavformat, as ffprobe would: see
+// probeFile) and rejects anything that is not a decodable video. Errors
+// name the file and say what is wrong.
 func Probe(ctx context.Context, path string) (*Info, error) {
 	if err := CheckReadable(path); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-of", "json",
-		"-show_entries", "format=format_name,duration:stream=index,codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time,time_base:stream_tags=rotate:stream_side_data=rotation",
-		"--", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("ffprobe not found: install ffmpeg (scripts/setup.sh)")
-		}
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotVideo, lastLine(stderr.String(), path))
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	var out struct {
-		Format struct {
-			FormatName string `json:"format_name"`
-			Duration   string `json:"duration"`
-		} `json:"format"`
-		Streams []struct {
-			CodecType    string `json:"codec_type"`
-			CodecName    string `json:"codec_name"`
-			PixFmt       string `json:"pix_fmt"`
-			Width        int    `json:"width"`
-			Height       int    `json:"height"`
-			AvgFrameRate string `json:"avg_frame_rate"`
-			RFrameRate   string `json:"r_frame_rate"`
-			NbFrames     string `json:"nb_frames"`
-			StartTime    string `json:"start_time"`
-			TimeBase     string `json:"time_base"`
-			Tags         struct {
-				Rotate string `json:"rotate"`
-			} `json:"tags"`
-			SideData []struct {
-				Rotation *float64 `json:"rotation"`
-			} `json:"side_data_list"`
-		} `json:"streams"`
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return nil, fmt.Errorf("%s: %w (ffprobe output unreadable: %v)", path, ErrNotVideo, err)
+	out, err := probeFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotVideo, err)
 	}
 	if len(out.Streams) == 0 {
-		msg := lastLine(stderr.String(), path)
+		msg := firstError(out.Log)
 		if msg == "" {
 			msg = "no streams"
 		}
 		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotVideo, msg)
 	}
-	info := &Info{Path: path, Format: out.Format.FormatName, Duration: parseFloat(out.Format.Duration)}
+	info := &Info{Path: path, Format: out.Format, Duration: out.Duration}
 	if isStillFormat(info.Format) {
 		return nil, fmt.Errorf("%s: %w (%s)", path, ErrStillImage, strings.TrimSuffix(info.Format, "_pipe"))
 	}
@@ -156,22 +121,20 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 		case s.CodecType == "video" && info.VideoCodec == "" && s.Width > 0:
 			info.VideoCodec, info.PixFmt = s.CodecName, s.PixFmt
 			info.Width, info.Height = s.Width, s.Height
-			info.FrameRate = parseRational(s.AvgFrameRate)
-			base := parseRational(s.RFrameRate)
+			info.FrameRate = s.AvgFrameRate
+			base := s.RFrameRate
 			if info.FrameRate.Num == 0 {
 				info.FrameRate = base
 			}
 			info.EvenRate = base.Num > 0 && base.Num*info.FrameRate.Den == info.FrameRate.Num*base.Den
-			info.Frames, _ = strconv.Atoi(s.NbFrames)
-			info.VideoStart = parseFloat(s.StartTime)
-			info.TimeBase = parseRational(s.TimeBase)
-			rot, _ := strconv.Atoi(s.Tags.Rotate)
-			for _, sd := range s.SideData {
-				if sd.Rotation != nil {
-					// The display matrix's angle is counter-clockwise;
-					// the old "rotate" tag is clockwise.
-					rot = -int(math.Round(*sd.Rotation))
-				}
+			info.Frames = s.NbFrames
+			info.VideoStart = s.StartTime
+			info.TimeBase = s.TimeBase
+			rot, _ := strconv.Atoi(s.RotateTag)
+			if s.Rotation != nil {
+				// The display matrix's angle is counter-clockwise;
+				// the old "rotate" tag is clockwise.
+				rot = -int(math.Round(*s.Rotation))
 			}
 			info.Rotation = ((rot % 360) + 360) % 360
 			if info.Rotation == 90 || info.Rotation == 270 {
@@ -179,7 +142,7 @@ func Probe(ctx context.Context, path string) (*Info, error) {
 			}
 		case s.CodecType == "audio" && info.AudioCodec == "":
 			info.AudioCodec = s.CodecName
-			info.AudioStart = parseFloat(s.StartTime)
+			info.AudioStart = s.StartTime
 		}
 	}
 	if info.VideoCodec == "" {
@@ -275,46 +238,29 @@ type PacketCount struct {
 // ffmpeg's error level count ("File ended prematurely", "partial file"...);
 // warnings about odd timestamps do not.
 func CountPackets(ctx context.Context, path string) (PacketCount, error) {
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "level+error", "-select_streams", "v:0", "-count_packets",
-		"-show_entries", "stream=nb_read_packets", "-of", "default=nw=1:nk=1", "--", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return PacketCount{}, ctx.Err()
-		}
-		return PacketCount{}, fmt.Errorf("%s: count packets: %v (%s)", path, err, lastLine(stderr.String(), path))
+	if err := ctx.Err(); err != nil {
+		return PacketCount{}, err
 	}
-	first, _, _ := strings.Cut(strings.TrimSpace(stdout.String()), "\n")
-	n, err := strconv.Atoi(strings.TrimSpace(first))
+	n, log, err := readPackets(path)
 	if err != nil {
-		return PacketCount{}, fmt.Errorf("%s: count packets: unreadable ffprobe output %q", path, stdout.String())
+		return PacketCount{}, fmt.Errorf("%s: count packets: %v", path, err)
 	}
-	pc := PacketCount{Packets: n}
-	for _, l := range strings.Split(stderr.String(), "\n") {
-		if _, msg, ok := strings.Cut(l, "[error] "); ok {
-			pc.Error = strings.TrimSpace(msg)
-			break
-		}
-	}
-	return pc, nil
+	return PacketCount{Packets: n, Error: firstError(log)}, nil
 }
 
 // FrameTimes lists the presentation time of every video frame of path, in
 // presentation order, on the file's clock (demux only: no decoding).
 func FrameTimes(ctx context.Context, path string) ([]time.Duration, error) {
-	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0",
-		"-show_entries", "packet=pts_time", "-of", "csv=p=0", "--", path).Output()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	secs, err := packetTimes(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: frame times: %w", path, err)
 	}
-	var ts []time.Duration
-	for _, l := range strings.Fields(string(out)) {
-		v, err := strconv.ParseFloat(strings.TrimSuffix(l, ","), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: frame times: bad pts %q", path, l)
-		}
-		ts = append(ts, time.Duration(math.Round(v*1e6))*time.Microsecond)
+	ts := make([]time.Duration, len(secs))
+	for i, v := range secs {
+		ts[i] = time.Duration(math.Round(v*1e6)) * time.Microsecond
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i] < ts[j] })
 	return ts, nil

@@ -1,34 +1,30 @@
 package media
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"sync"
-	"syscall"
 )
 
 // Streams is what a container holds, as checking an MP4 needs it: each
 // stream's kind, frame count and duration as the container states them,
-// and the file's tags.
+// and the file's "comment" tag.
 type Streams struct {
-	Streams []struct {
-		CodecType string `json:"codec_type"`
-		NbFrames  string `json:"nb_frames"`
-		Duration  string `json:"duration"`
-	} `json:"streams"`
-	Format struct {
-		Tags map[string]string `json:"tags"`
-	} `json:"format"`
+	Streams []StreamCount
+	comment string
+}
+
+// StreamCount is one stream of Streams.
+type StreamCount struct {
+	CodecType string  // "video", "audio", "subtitle"...
+	NbFrames  int     // 0: the container does not say
+	Duration  float64 // seconds
 }
 
 // Count is how many streams of a kind ("video", "audio", "subtitle") the
 // file has, and the first one's frame count.
-func (s *Streams) Count(kind string) (n int, frames string) {
+func (s *Streams) Count(kind string) (n int, frames int) {
 	for _, st := range s.Streams {
 		if st.CodecType == kind {
 			n++
@@ -41,26 +37,24 @@ func (s *Streams) Count(kind string) (n int, frames string) {
 }
 
 // Comment is the file's "comment" tag.
-func (s *Streams) Comment() string { return s.Format.Tags["comment"] }
+func (s *Streams) Comment() string { return s.comment }
 
-// probeStreams runs ffprobe on path; warnings is what it said on stderr
-// (a missing moov atom, a cut mdat: a file that is not whole).
+// probeStreams reads path's streams; warnings is what libav logged at
+// error level on the way (a missing moov atom, a cut mdat: a file that is
+// not whole).
 func probeStreams(ctx context.Context, path string) (s *Streams, warnings string, err error) {
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,nb_frames,duration:format_tags=comment",
-		"-of", "json", "--", path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	warnings = strings.TrimSpace(stderr.String())
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	p, err := probeFile(path)
 	if err != nil {
-		return nil, warnings, fmt.Errorf("ffprobe: %v", err)
+		return nil, p.Log, fmt.Errorf("probe: %v", err)
 	}
-	s = &Streams{}
-	if err := json.Unmarshal(stdout.Bytes(), s); err != nil {
-		return nil, warnings, fmt.Errorf("ffprobe: %v", err)
+	s = &Streams{comment: p.Comment}
+	for _, st := range p.Streams {
+		s.Streams = append(s.Streams, StreamCount{CodecType: st.CodecType, NbFrames: st.NbFrames, Duration: st.Duration})
 	}
-	return s, warnings, nil
+	return s, p.Log, nil
 }
 
 // probedFiles remembers what this process's probes found, per path, with
@@ -74,17 +68,17 @@ type probedFile struct {
 
 // Remember records that path, as it is now, holds s: a later ProbeStreams
 // of the same file (same inode, size and modification time) needs no
-// ffprobe. The writer remembers each MP4 it checked and put in place.
+// second probe. The writer remembers each MP4 it checked and put in place.
 func Remember(path string, s *Streams) {
 	if fi, err := os.Stat(path); err == nil && s != nil {
 		probedFiles.Store(path, probedFile{fi, s})
 	}
 }
 
-// ProbeStreams reads path's streams with ffprobe, unless this process
+// ProbeStreams reads path's streams, unless this process
 // already did for this very file (see Remember): annotate checks the MP4 it
 // wrote, and the people step, which adds the subtitles next, would
-// otherwise probe the same bytes again (0.17 s of ffprobe's start-up).
+// otherwise read the same bytes again.
 func ProbeStreams(ctx context.Context, path string) (*Streams, error) {
 	if v, ok := probedFiles.Load(path); ok {
 		p := v.(probedFile)

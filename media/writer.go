@@ -231,7 +231,7 @@ func (w *Writer) WriteFrameAt(pix []byte, pts time.Duration) error {
 func (w *Writer) Frames() int { return w.frames }
 
 // Finish waits for the encoder to complete the file, which stays under
-// its temporary name, and checks it (ffprobe opens it without a complaint,
+// its temporary name, and checks it (libavformat opens it without a complaint,
 // and it holds every frame written, for their duration); Commit then
 // renames it into place. It lets a caller put other outputs in place
 // between the two. On any error nothing is left under either name.
@@ -272,8 +272,8 @@ func (w *Writer) Commit() error {
 	return nil
 }
 
-// verify checks a finished MP4: ffprobe reads its video stream without a
-// word on stderr (a missing moov atom, a cut mdat), the stream counts the
+// verify checks a finished MP4: libavformat reads its video stream without
+// an error (a missing moov atom, a cut mdat), the stream counts the
 // frames written, and lasts at least as long as they do (to the last
 // frame's timestamp plus one frame, within two frames: a variable frame
 // rate's pauses count).
@@ -289,8 +289,7 @@ func verify(path string, frames int, last time.Duration, rate Rational) (*Stream
 	var dur float64
 	for _, st := range s.Streams {
 		if st.CodecType == "video" {
-			n, _ = strconv.Atoi(st.NbFrames)
-			dur = parseFloat(st.Duration)
+			n, dur = st.NbFrames, st.Duration
 			break
 		}
 	}

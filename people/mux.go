@@ -1,15 +1,12 @@
 package people
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/media"
@@ -26,12 +23,12 @@ func subtitleTag(vtt []byte) string {
 }
 
 // muxSubtitles gives the MP4 at path a mov_text subtitle stream made
-// from vtt (nil: none), by a stream copy of its video and audio into a
-// temporary file that is checked (same streams, same frame count, the
+// from vtt (nil: none), by a stream copy of its video and audio
+// (media.RemuxMP4, in process) into a temporary file that is checked (same streams, same frame count, the
 // subtitles there) and renamed over path. An MP4 that already holds these
 // subtitles is left alone. It reports whether the file changed.
 func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
-	// Usually no ffprobe here: the writer checked these bytes just before.
+	// Usually no second probe: the writer checked these bytes just before.
 	have, err := media.ProbeStreams(ctx, path)
 	if err != nil {
 		return false, err
@@ -44,7 +41,6 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 	if vtt == nil && subs == 0 {
 		return false, nil // nothing to add, nothing to remove
 	}
-	args := []string{"-nostdin", "-v", "error", "-y", "-i", path}
 	var subFile string
 	if vtt != nil {
 		f, err := os.CreateTemp(filepath.Dir(path), ".vt-subs-*.vtt")
@@ -60,23 +56,17 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 		if werr != nil {
 			return false, werr
 		}
-		args = append(args, "-i", subFile)
 	}
-	args = append(args, "-map", "0:v", "-map", "0:a?")
-	if vtt != nil {
-		args = append(args, "-map", "1:0", "-c:s", "mov_text", "-metadata:s:s:0", "language=und", "-metadata:s:s:0", "handler_name=vidtag people")
-	}
-	args = append(args, "-c:v", "copy", "-c:a", "copy", "-metadata", "comment="+want, "-movflags", "+faststart", "-f", "mp4")
 	tmp, err := outfile.Create(path, 0o644)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}
 	defer tmp.Cleanup()
-	cmd := exec.CommandContext(ctx, "ffmpeg", append(args, tmp.Name())...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return false, fmt.Errorf("%s: adding the subtitle stream: %v: %s", path, err, strings.TrimSpace(stderr.String()))
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if err := media.RemuxMP4(path, subFile, tmp.Name(), want, "vidtag people"); err != nil {
+		return false, fmt.Errorf("%s: adding the subtitle stream: %v", path, err)
 	}
 	got, err := media.ProbeStreams(ctx, tmp.Name())
 	if err != nil {
@@ -88,7 +78,7 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 	ga, _ := got.Count("audio")
 	gs, _ := got.Count("subtitle")
 	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Comment() != want {
-		return false, fmt.Errorf("%s: the remux with subtitles did not check out (video %d/%d streams, %s/%s frames; audio %d/%d; subtitles %d); the file is unchanged",
+		return false, fmt.Errorf("%s: the remux with subtitles did not check out (video %d/%d streams, %d/%d frames; audio %d/%d; subtitles %d); the file is unchanged",
 			path, gv, hv, gf, hf, ga, ha, gs)
 	}
 	if err := tmp.Commit(); err != nil {
