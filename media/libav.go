@@ -155,7 +155,6 @@ func firstError(log string) string {
 	return l
 }
 
-
 // RemuxMP4 writes the MP4 out from the MP4 in, in this process with
 // libavformat: in's video and audio streams copied, a mov_text subtitle
 // stream made from the WebVTT file vtt ("" for none) whose handler is
