@@ -25,7 +25,7 @@ const liveTargetP95 = 150.0
 // binaries (-vidtag a,b: say, main's and a branch's) run round-robin in one
 // go, so that they share the machine's load and compare side by side.
 //
-//	go run ./cmd/vidbench live -vidtag bin/old-core,bin/vidtag-core -runs 3
+//	go run ./cmd/vidbench live -vidtag bin/old/vidtag,bin/vidtag -runs 3
 func liveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("vidbench live", flag.ContinueOnError)
 	def := os.Getenv("VIDTAG_TESTDATA")
@@ -33,7 +33,7 @@ func liveMain(ctx context.Context, args []string, stdout io.Writer) error {
 		def = "../shared/testdata"
 	}
 	data := fs.String("data", def, "shared test data folder")
-	bins := fs.String("vidtag", "bin/vidtag-core", "vidtag binaries to compare (comma separated)")
+	bins := fs.String("vidtag", "bin/vidtag", "vidtag binaries to compare (comma separated)")
 	models := fs.String("models", "models", "model folder")
 	out := fs.String("out", "out/bench", "folder for reports")
 	runs := fs.Int("runs", 3, "runs per binary and clip")

@@ -127,9 +127,10 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fs.StringVar(&c.data, "data", def, "shared test data folder")
 	fs.StringVar(&c.tools, "eval", filepath.Join(filepath.Dir(def), "tools", "eval_tags.py"), "eval_tags.py")
-	// The core itself, not the launcher in front of it: its RSS is what
-	// -memory samples, and the launcher adds a millisecond, nothing else.
-	fs.StringVar(&c.vidtag, "vidtag", "bin/vidtag-core", "vidtag binary (the core; bin/vidtag is its launcher)")
+	// What users run: the launcher, which starts the core with settings
+	// the C libraries read as they load (package launchenv). -memory
+	// samples the core beside it, with the same environment.
+	fs.StringVar(&c.vidtag, "vidtag", "bin/vidtag", "vidtag binary (the launcher; vidtag-core beside it is the program proper)")
 	fs.StringVar(&c.out, "out", "out/bench", "folder for outputs")
 	fs.StringVar(&c.reference, "reference", "bench/reference.json", "stored naive-2x scores")
 	fs.StringVar(&c.models, "models", "models", "model folder")

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vidtag/vidtag/internal/launchenv"
 )
 
 // benchMemory measures vidtag's memory (make bench-memory): peak RSS at
@@ -66,7 +68,10 @@ func benchMemory(ctx context.Context, c config, cases []string, w io.Writer) err
 		}
 		args := append([]string{"annotate", input, "-o", filepath.Join(dir, name+".out.mp4"), "--known",
 			filepath.Join(c.data, "known"), "--models", c.models, "--force", "--log-level", "warn"}, c.extra...)
-		m, err := measureRSS(ctx, exec.CommandContext(ctx, c.vidtag, args...))
+		// The core's own RSS: run it directly, as the launcher would.
+		cmd := exec.CommandContext(ctx, coreOf(c.vidtag), args...)
+		cmd.Env = launchenv.Core(os.Environ())
+		m, err := measureRSS(ctx, cmd)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -91,6 +96,14 @@ func benchMemory(ctx context.Context, c config, cases []string, w io.Writer) err
 }
 
 func ok2(b bool) string { return ok(b) }
+
+// coreOf is the core beside a launcher named vidtag (a core is itself).
+func coreOf(bin string) string {
+	if filepath.Base(bin) == "vidtag" {
+		return filepath.Join(filepath.Dir(bin), "vidtag-core")
+	}
+	return bin
+}
 
 func mustAbs(p string) string {
 	a, err := filepath.Abs(p)

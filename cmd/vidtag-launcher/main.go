@@ -35,6 +35,7 @@ import (
 	// First: catches SIGINT and SIGTERM before the other packages
 	// initialise (the launcher's own start takes milliseconds).
 	"github.com/vidtag/vidtag/internal/earlysig"
+	"github.com/vidtag/vidtag/internal/launchenv"
 )
 
 // relayed are the signals passed on to the core, besides SIGINT and
@@ -73,7 +74,7 @@ func run() int {
 	}
 	tty, fg := foregroundTTY()
 	p, err := os.StartProcess(core, append([]string{os.Args[0]}, os.Args[1:]...), &os.ProcAttr{
-		Env:   append(os.Environ(), readyFD+"=3"),
+		Env:   coreEnv(os.Environ()),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr, readyW},
 		Sys: &syscall.SysProcAttr{
 			Setpgid:   true,            // signals reach it only through here
@@ -194,6 +195,10 @@ func foregroundTTY() (fd int, ok bool) {
 	}
 	return -1, false
 }
+
+// coreEnv is the launcher's environment for the core (launchenv.Core) and
+// the ready pipe's descriptor.
+func coreEnv(env []string) []string { return append(launchenv.Core(env), readyFD+"=3") }
 
 // corePath is $VIDTAG_CORE, or vidtag-core beside the launcher.
 func corePath() (string, error) {
