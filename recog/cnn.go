@@ -194,18 +194,26 @@ func (c *CNN) Plan(w, h int) ultraface.Plan {
 }
 
 // Coverage is where a keyframe with this tile turn looked (the plan's Sees).
-func (c *CNN) Coverage(w, h, tile int) func(image.Rectangle) bool {
+func (c *CNN) Coverage(w, h, tile int, described bool) func(image.Rectangle) bool {
 	p := c.Plan(w, h)
 	if p.Tiles() == 0 {
 		return nil
 	}
-	return p.Turn(tile).Sees
+	return c.turn(p, tile, described).Sees
+}
+
+// turn is the plan of a keyframe at this tile turn.
+func (c *CNN) turn(p ultraface.Plan, tile int, described bool) ultraface.Plan {
+	if described {
+		return p.Described(tile)
+	}
+	return p.Turn(tile)
 }
 
 // Detect finds the faces in the frame, and describes those it can when
 // asked to.
 func (c *CNN) Detect(in Input) ([]Detection, error) {
-	found, err := c.det.Detect(in.Frame, c.Plan(in.Frame.Cols(), in.Frame.Rows()).Turn(in.Tile))
+	found, err := c.det.Detect(in.Frame, c.turn(c.Plan(in.Frame.Cols(), in.Frame.Rows()), in.Tile, in.Describe))
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}

@@ -23,10 +23,10 @@ type Engine interface {
 	// NeedsJPEG tells the pipeline to hand Detect a JPEG of the frame.
 	NeedsJPEG() bool
 	// Coverage says where Detect on a w x h keyframe with this Tile
-	// looked: whether it would have found a face with a given box. nil
-	// means everywhere. A tracker counts a miss, and stops following a new
-	// face backwards, only where the detector looked.
-	Coverage(w, h, tile int) func(box image.Rectangle) bool
+	// (described or not) looked: whether it would have found a face with
+	// a given box. nil means everywhere. A tracker counts a miss, and stops
+	// following a new face backwards, only where the detector looked.
+	Coverage(w, h, tile int, described bool) func(box image.Rectangle) bool
 	// Warm waits for what the engine loads in the background (a CNN
 	// engine's dlib models), so that a live source starts its clock with
 	// every model there.
@@ -43,7 +43,8 @@ type Input struct {
 	// boxes only (Described false). HOG always describes.
 	Describe bool
 	// Tile is the turn of a detector that looks at small faces tile by
-	// tile (ultraface.Plan.Turn): 0 looks everywhere.
+	// tile (ultraface.Plan.Turn, or Plan.Described with Describe): 0 looks
+	// everywhere.
 	Tile int
 }
 

@@ -168,7 +168,7 @@ type stubEngine struct{}
 func (stubEngine) Detect(Input) ([]Detection, error)                 { return nil, nil }
 func (stubEngine) FacesInPhoto(string, int) ([]Detection, error)     { return nil, nil }
 func (stubEngine) NeedsJPEG() bool                                   { return false }
-func (stubEngine) Coverage(int, int, int) func(image.Rectangle) bool { return nil }
+func (stubEngine) Coverage(int, int, int, bool) func(image.Rectangle) bool { return nil }
 func (stubEngine) Warm(context.Context) error                        { return nil }
 func (stubEngine) Close()                                            {}
 

@@ -53,7 +53,7 @@ func (e *HOG) Close() { e.rec.Close() }
 func (e *HOG) NeedsJPEG() bool { return true }
 
 // Coverage is everywhere: HOG looks at the whole frame at one scale.
-func (e *HOG) Coverage(w, h, tile int) func(image.Rectangle) bool { return nil }
+func (e *HOG) Coverage(w, h, tile int, described bool) func(image.Rectangle) bool { return nil }
 
 // Warm has nothing to wait for: NewHOG loads every model.
 func (e *HOG) Warm(context.Context) error { return nil }

@@ -94,8 +94,10 @@ func (d *AsyncDetect) run(ctx context.Context) {
 		if !ok {
 			return
 		}
+		// A described keyframe also looks at the whole frame, whatever
+		// its tile turn (ultraface.Plan.Described).
 		if lastDescribed < 0 || f.Seq-lastDescribed >= max(1, d.DescribeEvery) {
-			f.Describe, f.Tile = true, 0
+			f.Describe = true
 		}
 		var err error
 		if d.Convert != nil {

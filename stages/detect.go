@@ -29,7 +29,7 @@ func (d *Detect) Process(ctx context.Context, f *Frame) error {
 		in.JPEG = f.JPEG.GetBytes()
 	}
 	dets, err := e.Detect(in)
-	f.Sees = e.Coverage(f.Mat.Cols(), f.Mat.Rows(), f.Tile)
+	f.Sees = e.Coverage(f.Mat.Cols(), f.Mat.Rows(), f.Tile, f.Describe)
 	d.Pool.Put(e)
 	if f.JPEG != nil {
 		f.JPEG.Close()

@@ -25,7 +25,7 @@ type Schedule struct {
 	DescribeEvery int
 	sinceKey      int
 	sinceDescribe int
-	turn          int // keyframes between full ones since the shot began
+	turn          int // keyframes since the shot's first
 	thumb, prev   gocv.Mat
 	grey          gocv.Mat
 	started       bool
@@ -53,8 +53,9 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 		}
 		s.thumb, s.prev = s.prev, s.thumb
 	}
-	f.Key = !s.started || f.Cut || s.sinceKey+1 >= s.Every
-	f.Describe = f.Key && (!s.started || f.Cut || s.sinceDescribe+1 >= s.DescribeEvery)
+	first := !s.started || f.Cut // the first frame of a shot
+	f.Key = first || s.sinceKey+1 >= s.Every
+	f.Describe = f.Key && (first || s.sinceDescribe+1 >= s.DescribeEvery)
 	s.started = true
 	if f.Key {
 		s.sinceKey = 0
@@ -66,15 +67,14 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 	} else {
 		s.sinceDescribe++
 	}
-	// Described keyframes (the first, cuts, every DescribeEvery frames)
-	// look everywhere, so a small face is described when one of them sees
-	// it; the keyframes between take turns (ultraface.Plan.Turn), counted
-	// from the start of the shot so that every tile gets its turn.
+	// The first keyframe of a shot looks everywhere; the keyframes after
+	// it take turns (ultraface.Plan.Turn), counted from the start of the
+	// shot so that every tile gets its turn, and a described one also
+	// looks at the whole frame (Plan.Described).
 	f.Tile = 0
-	if f.Cut {
+	if first {
 		s.turn = 0
-	}
-	if f.Key && !f.Describe {
+	} else if f.Key {
 		s.turn++
 		f.Tile = s.turn
 	}

@@ -69,23 +69,25 @@ func dots(n int) string {
 	return string(b)
 }
 
-// TestScheduleTileTurns: described keyframes look everywhere (tile 0); the
-// keyframes between them take turns 1, 2, 3..., counted on across
-// described keyframes so that every tile gets its turn; other frames none.
+// TestScheduleTileTurns: the first keyframe looks everywhere (tile 0); the
+// keyframes after it take turns 1, 2, 3..., described ones too (they also
+// look at the whole frame: ultraface.Plan.Described), so that every tile
+// gets its turn; other frames none.
 func TestScheduleTileTurns(t *testing.T) {
 	noMatsLeft(t)
 	s := NewSchedule(5, 20)
 	s.DescribeEvery = 30
 	defer s.Close()
-	want := map[int]int{0: 0, 5: 1, 10: 2, 15: 3, 20: 4, 25: 5, 30: 0, 35: 6, 40: 7}
+	want := map[int]int{0: 0, 5: 1, 10: 2, 15: 3, 20: 4, 25: 5, 30: 6, 35: 7, 40: 8}
+	described := map[int]bool{0: true, 30: true}
 	for i := 0; i <= 40; i++ {
 		f := &Frame{Seq: i, Mat: gocv.NewMatWithSizeFromScalar(gocv.NewScalar(9, 9, 9, 0), 36, 64, gocv.MatTypeCV8UC3)}
 		if err := s.Process(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
 		f.Mat.Close()
-		if turn, key := want[i]; f.Key != key || f.Tile != turn {
-			t.Errorf("frame %d: key %v tile %d; want key %v tile %d", i, f.Key, f.Tile, key, turn)
+		if turn, key := want[i]; f.Key != key || f.Tile != turn || f.Describe != described[i] {
+			t.Errorf("frame %d: key %v tile %d described %v; want key %v tile %d described %v", i, f.Key, f.Tile, f.Describe, key, turn, described[i])
 		}
 	}
 }

@@ -111,6 +111,30 @@ func TestPlanTurns(t *testing.T) {
 	}
 }
 
+// TestPlanDescribed: a described keyframe after a shot's first looks at
+// the whole frame and at the tile its turn would look at (the next even
+// turn's on an odd one), so tiles keep their rotation; turn 0, and a plan
+// without tiles, is the whole plan.
+func TestPlanDescribed(t *testing.T) {
+	p := NewPlan(1280, 720, 29)
+	if q := p.Described(0); len(q.Windows) != 5 {
+		t.Errorf("turn 0: %d windows, want all 5", len(q.Windows))
+	}
+	for turn := 1; turn <= 9; turn++ {
+		even := turn + turn%2
+		q := p.Described(turn)
+		if len(q.Windows) != 2 || !q.Whole || q.Windows[0] != p.Windows[0] || q.Windows[1] != p.Turn(even).Windows[0] {
+			t.Errorf("turn %d: windows %v (whole %v), want the whole frame and %v", turn, q.Windows, q.Whole, p.Turn(even).Windows)
+		}
+		if !q.Sees(image.Rect(600, 300, 700, 400)) {
+			t.Errorf("turn %d: a face the whole-frame pass finds is not seen", turn)
+		}
+	}
+	if whole := NewPlan(640, 360, 29); len(whole.Described(3).Windows) != 1 {
+		t.Error("a plan without tiles: a described keyframe is the whole plan")
+	}
+}
+
 func TestCutEdge(t *testing.T) {
 	frame := image.Pt(1280, 720)
 	tile := image.Rect(507, 140, 1280, 720) // cut at the left and top; the right and bottom are the frame's
