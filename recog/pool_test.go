@@ -165,12 +165,12 @@ func hogLoader(dir string) func() (Engine, error) {
 // does) and detects nothing.
 type stubEngine struct{}
 
-func (stubEngine) Detect(Input) ([]Detection, error)                 { return nil, nil }
-func (stubEngine) FacesInPhoto(string, int) ([]Detection, error)     { return nil, nil }
-func (stubEngine) NeedsJPEG() bool                                   { return false }
+func (stubEngine) Detect(Input) ([]Detection, error)                       { return nil, nil }
+func (stubEngine) FacesInPhoto(string, int) ([]Detection, error)           { return nil, nil }
+func (stubEngine) NeedsJPEG() bool                                         { return false }
 func (stubEngine) Coverage(int, int, int, bool) func(image.Rectangle) bool { return nil }
-func (stubEngine) Warm(context.Context) error                        { return nil }
-func (stubEngine) Close()                                            {}
+func (stubEngine) Warm(context.Context) error                              { return nil }
+func (stubEngine) Close()                                                  {}
 
 // A cheap engine is bought as soon as a caller has waited as long as one
 // takes to load, even though the first engine is still held (the first
