@@ -70,18 +70,27 @@ static void copy(char *dst, size_t n, const char *src) {
 	snprintf(dst, n, "%s", src ? src : "");
 }
 
-// open is avformat_open_input on the file protocol only: a name with a
-// colon is never taken for a network address.
-static int open_file(const char *path, AVFormatContext **fc) {
+// file_url is path as a URL of the file protocol (malloc'd): a name with
+// a colon is never taken for another protocol, a network address.
+static char *file_url(const char *path) {
 	size_t n = strlen(path) + 6;
 	char *url = malloc(n);
+	if (url != NULL) {
+		snprintf(url, n, "file:%s", path);
+	}
+	return url;
+}
+
+// open_file opens path, reads its header and probes its streams, as
+// ffprobe does before it prints anything.
+static int open_file(const char *path, AVFormatContext **fc) {
+	char *url = file_url(path);
 	if (url == NULL) {
 		return AVERROR(ENOMEM);
 	}
-	snprintf(url, n, "file:%s", path);
 	int err = avformat_open_input(fc, url, NULL, NULL);
 	free(url);
-	return err;
+	return err < 0 ? err : avformat_find_stream_info(*fc, NULL);
 }
 
 int vt_probe(const char *path, vt_file *f, vt_stream *streams, int max) {
@@ -89,9 +98,6 @@ int vt_probe(const char *path, vt_file *f, vt_stream *streams, int max) {
 	begin(&c);
 	AVFormatContext *fc = NULL;
 	int err = open_file(path, &fc);
-	if (err >= 0) {
-		err = avformat_find_stream_info(fc, NULL);
-	}
 	if (err < 0) {
 		f->log = end();
 		avformat_close_input(&fc);
@@ -152,9 +158,6 @@ static int read_video(const char *path, vt_file *f, void (*visit)(void *, double
 	begin(&c);
 	AVFormatContext *fc = NULL;
 	int err = open_file(path, &fc);
-	if (err >= 0) {
-		err = avformat_find_stream_info(fc, NULL);
-	}
 	// The first video stream, as ffprobe -select_streams v:0; the
 	// demuxer skips the others where it can.
 	int first = -1;
@@ -301,7 +304,7 @@ static int write_subtitles(AVFormatContext *sc, AVCodecContext *dec, AVCodecCont
 static int open_subtitles(const char *vtt, const char *handler, AVFormatContext **sc, AVCodecContext **dec, AVCodecContext **enc,
                           AVFormatContext *oc, int *sub) {
 	int err = open_file(vtt, sc);
-	if (err < 0 || (err = avformat_find_stream_info(*sc, NULL)) < 0) {
+	if (err < 0) {
 		return err;
 	}
 	if ((*sc)->nb_streams < 1) {
@@ -358,17 +361,15 @@ int vt_remux_mp4(const char *in, const char *vtt, const char *out, const char *c
 	AVPacket *pkt = av_packet_alloc();
 	int *map = NULL, sub = -1, header = 0;
 	int err = pkt ? open_file(in, &ic) : AVERROR(ENOMEM);
-	if (err < 0 || (err = avformat_find_stream_info(ic, NULL)) < 0) {
+	if (err < 0) {
 		goto done;
 	}
 	// The file protocol's URL: +faststart opens the file again by it.
-	size_t n = strlen(out) + 6;
-	char *url = malloc(n);
+	char *url = file_url(out);
 	if (url == NULL) {
 		err = AVERROR(ENOMEM);
 		goto done;
 	}
-	snprintf(url, n, "file:%s", out);
 	err = avformat_alloc_output_context2(&oc, NULL, "mp4", url);
 	free(url);
 	if (err < 0) {
