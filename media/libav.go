@@ -19,24 +19,27 @@ import (
 // with subtitles); the same calls in process take a few milliseconds.
 // The fields are the ones ffprobe prints, taken the way it takes them.
 
-// probed is what libavformat says about a file.
-type probed struct {
+// Streams is what libavformat says a file holds: what checking an MP4
+// needs (each stream's kind, frame count and duration as the container
+// states them, the "comment" tag) and what Probe reads of an input.
+type Streams struct {
 	Format   string // demuxer name, "mov,mp4,m4a,3gp,3g2,mj2"
 	Duration float64
 	Comment  string // the "comment" tag
-	Streams  []probedStream
+	Streams  []Stream
 	// Log holds what libav logged at error level while reading the
 	// header and probing the streams: a missing moov atom, a cut mdat.
 	Log string
 }
 
-type probedStream struct {
+// Stream is one stream of Streams.
+type Stream struct {
 	CodecType, CodecName, PixFmt string
 	Width, Height                int
 	AvgFrameRate, RFrameRate     Rational
 	TimeBase                     Rational
-	NbFrames                     int // 0: the container does not say
-	StartTime, Duration          float64
+	NbFrames                     int     // 0: the container does not say
+	StartTime, Duration          float64 // seconds
 	RotateTag                    string
 	Rotation                     *float64 // display matrix, degrees counter-clockwise
 }
@@ -47,7 +50,7 @@ const maxStreams = 64
 // probeFile reads path's header and probes its streams, as ffprobe does.
 // The error is libav's own message ("Invalid data found when processing
 // input").
-func probeFile(path string) (*probed, error) {
+func probeFile(path string) (*Streams, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var f C.vt_file
@@ -55,15 +58,15 @@ func probeFile(path string) (*probed, error) {
 	rc := C.vt_probe(cpath, &f, &streams[0], maxStreams)
 	log := takeLog(&f)
 	if rc < 0 {
-		return &probed{Log: log}, avError(rc)
+		return &Streams{Log: log}, avError(rc)
 	}
-	p := &probed{Format: C.GoString(&f.format[0]), Comment: C.GoString(&f.comment[0]), Log: log}
+	p := &Streams{Format: C.GoString(&f.format[0]), Comment: C.GoString(&f.comment[0]), Log: log}
 	if f.has_duration != 0 {
 		p.Duration = float64(f.duration)
 	}
 	for i := 0; i < min(int(f.nstreams), maxStreams); i++ {
 		s := &streams[i]
-		ps := probedStream{
+		ps := Stream{
 			CodecType: C.GoString(&s.codec_type[0]), CodecName: C.GoString(&s.codec_name[0]), PixFmt: C.GoString(&s.pix_fmt[0]),
 			Width: int(s.width), Height: int(s.height),
 			AvgFrameRate: rational(int(s.avg_num), int(s.avg_den)), RFrameRate: rational(int(s.r_num), int(s.r_den)),

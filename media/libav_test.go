@@ -16,7 +16,7 @@ import (
 
 // ffprobeSays is what ffprobe, the real tool, prints for path, in
 // probeFile's terms: the reference the in-process probe must equal.
-func ffprobeSays(t *testing.T, path string) (*probed, bool) {
+func ffprobeSays(t *testing.T, path string) (*Streams, bool) {
 	t.Helper()
 	out, err := exec.Command("ffprobe", "-v", "error", "-of", "json",
 		"-show_entries", "format=format_name,duration:format_tags=comment:stream=codec_type,codec_name,pix_fmt,width,height,avg_frame_rate,r_frame_rate,nb_frames,start_time,duration,time_base:stream_tags=rotate:stream_side_data=rotation",
@@ -50,7 +50,7 @@ func ffprobeSays(t *testing.T, path string) (*probed, bool) {
 	if err := json.Unmarshal(out, &j); err != nil {
 		t.Fatalf("ffprobe %s: %v", path, err)
 	}
-	p := &probed{Format: j.Format.FormatName, Duration: parseFloat(j.Format.Duration)}
+	p := &Streams{Format: j.Format.FormatName, Duration: parseFloat(j.Format.Duration)}
 	for k, v := range j.Format.Tags {
 		if strings.EqualFold(k, "comment") { // libav's tags are case-blind; Matroska's are upper case
 			p.Comment = v
@@ -58,7 +58,7 @@ func ffprobeSays(t *testing.T, path string) (*probed, bool) {
 	}
 	for _, s := range j.Streams {
 		n, _ := strconv.Atoi(s.Frames)
-		ps := probedStream{CodecType: s.Type, CodecName: s.Name, PixFmt: s.Pix, Width: s.Width, Height: s.Height,
+		ps := Stream{CodecType: s.Type, CodecName: s.Name, PixFmt: s.Pix, Width: s.Width, Height: s.Height,
 			AvgFrameRate: parseRational(s.AvgFrameRate), RFrameRate: parseRational(s.RFrameRate), TimeBase: parseRational(s.Base),
 			NbFrames: n, StartTime: parseFloat(s.Start), Duration: parseFloat(s.Dur), RotateTag: s.Tags.Rotate}
 		for _, sd := range s.SideData {
@@ -113,7 +113,7 @@ func TestProbeAgreesWithFFprobe(t *testing.T) {
 			}
 			got.Log = ""
 			// ffprobe prints times with 6 decimals.
-			round := func(p *probed) {
+			round := func(p *Streams) {
 				p.Duration = math.Round(p.Duration*1e6) / 1e6
 				for i := range p.Streams {
 					s := &p.Streams[i]
@@ -157,7 +157,7 @@ func TestProbeAgreesWithFFprobe(t *testing.T) {
 	}
 }
 
-func dump(p *probed) string {
+func dump(p *Streams) string {
 	b, _ := json.MarshalIndent(p, "", " ")
 	return string(b)
 }
@@ -246,4 +246,27 @@ func moovFirst(t *testing.T, path string) bool {
 		off += size
 	}
 	return false
+}
+
+// parseRational reads ffprobe's "30000/1001" ("0/0": the zero Rational).
+func parseRational(s string) Rational {
+	num, den, ok := strings.Cut(s, "/")
+	if !ok {
+		den = "1"
+	}
+	n, err1 := strconv.Atoi(num)
+	d, err2 := strconv.Atoi(den)
+	if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
+		return Rational{}
+	}
+	return Rational{n, d}
+}
+
+// parseFloat reads one of ffprobe's numbers ("N/A": 0).
+func parseFloat(s string) float64 {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
 }

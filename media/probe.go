@@ -64,19 +64,6 @@ func (r Rational) Float() float64 {
 	return float64(r.Num) / float64(r.Den)
 }
 
-func parseRational(s string) Rational {
-	num, den, ok := strings.Cut(s, "/")
-	if !ok {
-		den = "1"
-	}
-	n, err1 := strconv.Atoi(num)
-	d, err2 := strconv.Atoi(den)
-	if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
-		return Rational{}
-	}
-	return Rational{n, d}
-}
-
 // Input problems. The error text from Probe names the file and wraps one of these.
 var (
 	ErrEmpty      = errors.New("empty file (0 bytes)")
@@ -166,14 +153,6 @@ func isMOV(format string) bool {
 		}
 	}
 	return false
-}
-
-func parseFloat(s string) float64 {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0
-	}
-	return v
 }
 
 // CheckReadable is the cheap part of Probe: path is a file that exists, is

@@ -7,21 +7,6 @@ import (
 	"sync"
 )
 
-// Streams is what a container holds, as checking an MP4 needs it: each
-// stream's kind, frame count and duration as the container states them,
-// and the file's "comment" tag.
-type Streams struct {
-	Streams []StreamCount
-	comment string
-}
-
-// StreamCount is one stream of Streams.
-type StreamCount struct {
-	CodecType string  // "video", "audio", "subtitle"...
-	NbFrames  int     // 0: the container does not say
-	Duration  float64 // seconds
-}
-
 // Count is how many streams of a kind ("video", "audio", "subtitle") the
 // file has, and the first one's frame count.
 func (s *Streams) Count(kind string) (n int, frames int) {
@@ -36,9 +21,6 @@ func (s *Streams) Count(kind string) (n int, frames int) {
 	return n, frames
 }
 
-// Comment is the file's "comment" tag.
-func (s *Streams) Comment() string { return s.comment }
-
 // probeStreams reads path's streams; warnings is what libav logged at
 // error level on the way (a missing moov atom, a cut mdat: a file that is
 // not whole).
@@ -46,15 +28,11 @@ func probeStreams(ctx context.Context, path string) (s *Streams, warnings string
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	p, err := probeFile(path)
+	s, err = probeFile(path)
 	if err != nil {
-		return nil, p.Log, fmt.Errorf("probe: %v", err)
+		return nil, s.Log, fmt.Errorf("probe: %v", err)
 	}
-	s = &Streams{comment: p.Comment}
-	for _, st := range p.Streams {
-		s.Streams = append(s.Streams, StreamCount{CodecType: st.CodecType, NbFrames: st.NbFrames, Duration: st.Duration})
-	}
-	return s, p.Log, nil
+	return s, s.Log, nil
 }
 
 // probedFiles remembers what this process's probes found, per path, with

@@ -35,7 +35,7 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 	}
 	want := subtitleTag(vtt)
 	subs, _ := have.Count("subtitle")
-	if have.Comment() == want && (subs > 0) == (vtt != nil) {
+	if have.Comment == want && (subs > 0) == (vtt != nil) {
 		return false, nil
 	}
 	if vtt == nil && subs == 0 {
@@ -77,7 +77,7 @@ func muxSubtitles(ctx context.Context, path string, vtt []byte) (bool, error) {
 	ha, _ := have.Count("audio")
 	ga, _ := got.Count("audio")
 	gs, _ := got.Count("subtitle")
-	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Comment() != want {
+	if gv != hv || gf != hf || ga != ha || (gs > 0) != (vtt != nil) || got.Comment != want {
 		return false, fmt.Errorf("%s: the remux with subtitles did not check out (video %d/%d streams, %d/%d frames; audio %d/%d; subtitles %d); the file is unchanged",
 			path, gv, hv, gf, hf, ga, ha, gs)
 	}
