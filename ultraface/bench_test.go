@@ -2,25 +2,16 @@ package ultraface
 
 import (
 	"image"
-	"path/filepath"
 	"testing"
 
 	"gocv.io/x/gocv"
-
-	"github.com/vidtag/vidtag/internal/testenv"
 )
 
 // BenchmarkDetect times Detect on one frame per plan: the whole frame
 // alone and with its tiles, at the shared clips' sizes.
 func BenchmarkDetect(b *testing.B) {
 	SetThreads(1)
-	d, err := New(filepath.Join(testenv.Models(b), "fr_detect.onnx"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	img := gocv.IMRead(testenv.Data(b, "images", "obama-1080p.jpg"), gocv.IMReadColor)
-	defer img.Close()
+	d, img := detector(b), obama1080p(b)
 	for _, size := range []image.Point{{640, 360}, {1280, 720}, {1920, 1080}} {
 		frame := gocv.NewMat()
 		gocv.Resize(img, &frame, size, 0, 0, gocv.InterpolationArea)

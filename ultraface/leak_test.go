@@ -4,12 +4,9 @@ package ultraface
 
 import (
 	"image"
-	"path/filepath"
 	"testing"
 
 	"gocv.io/x/gocv"
-
-	"github.com/vidtag/vidtag/internal/testenv"
 )
 
 // TestLeakDetectClosesItsScratch: Detect closes every Mat it makes (the
@@ -18,16 +15,7 @@ import (
 // tile. A deferred close that saw only the levels made before the defer
 // once left three halvings of every 1080p keyframe open.
 func TestLeakDetectClosesItsScratch(t *testing.T) {
-	d, err := New(filepath.Join(testenv.Models(t), "fr_detect.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	img := gocv.IMRead(testenv.Data(t, "images", "obama-1080p.jpg"), gocv.IMReadColor)
-	defer img.Close()
-	if img.Empty() {
-		t.Fatal("cannot read obama-1080p.jpg")
-	}
+	d, img := detector(t), obama1080p(t)
 	for _, size := range []image.Point{{1920, 1080}, {1280, 720}, {640, 360}, {1281, 721}} {
 		frame := gocv.NewMat()
 		gocv.Resize(img, &frame, size, 0, 0, gocv.InterpolationArea)

@@ -160,12 +160,7 @@ func TestCutEdge(t *testing.T) {
 // chin) with a score that confirms a track at once (0.93), the photo without
 // a face gives none, and anything else found scores below that.
 func TestDetectStills(t *testing.T) {
-	model := filepath.Join(testenv.Models(t), "fr_detect.onnx")
-	d, err := New(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := detector(t)
 	raw, err := os.ReadFile(testenv.Data(t, "groundtruth", "images.gt.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +202,28 @@ func TestDetectStills(t *testing.T) {
 	}
 }
 
+// detector loads the model for a test or benchmark and closes it after.
+func detector(tb testing.TB) *Detector {
+	tb.Helper()
+	d, err := New(filepath.Join(testenv.Models(tb), "fr_detect.onnx"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(d.Close)
+	return d
+}
+
+// obama1080p is the shared 1080p still; it is closed after the test.
+func obama1080p(tb testing.TB) gocv.Mat {
+	tb.Helper()
+	img := gocv.IMRead(testenv.Data(tb, "images", "obama-1080p.jpg"), gocv.IMReadColor)
+	tb.Cleanup(func() { img.Close() })
+	if img.Empty() {
+		tb.Fatal("cannot read obama-1080p.jpg")
+	}
+	return img
+}
+
 func iou(a, b image.Rectangle) float64 {
 	in := a.Intersect(b)
 	if in.Empty() {
@@ -230,11 +247,7 @@ func TestMissingModel(t *testing.T) {
 // frame and a tile, on even and odd frame sizes; and a window the network
 // sees at half the frame's scale or larger is read from the frame itself.
 func TestPyramidShrinksLikeOneStep(t *testing.T) {
-	img := gocv.IMRead(testenv.Data(t, "images", "obama-1080p.jpg"), gocv.IMReadColor)
-	defer img.Close()
-	if img.Empty() {
-		t.Fatal("cannot read obama-1080p.jpg")
-	}
+	img := obama1080p(t)
 	for _, c := range []struct {
 		name  string
 		frame image.Point
