@@ -60,10 +60,10 @@ func TestFrameBudget(t *testing.T) {
 		frames, window, lookahead int
 		maxBytes                  int64 // frames * frame size, at most (0: unchecked)
 	}{
-		{"640x360 fits whole", DefaultFrameMemory, 640, 360, 1165, 36, 30, 0},
-		{"1080p fits whole", DefaultFrameMemory, 1920, 1080, 129, 36, 30, 0},
-		{"4K: budget binds, look-ahead shrinks", DefaultFrameMemory, 3840, 2160, 32, 8, 22, DefaultFrameMemory},
-		{"zero means the default", 0, 3840, 2160, 32, 8, 22, DefaultFrameMemory},
+		{"640x360 fits whole", DefaultFrameMemory, 640, 360, 922, 36, 30, 0},
+		{"1080p fits whole", DefaultFrameMemory, 1920, 1080, 102, 36, 30, 0},
+		{"4K: budget binds, look-ahead shrinks", DefaultFrameMemory, 3840, 2160, 25, 8, 15, DefaultFrameMemory},
+		{"zero means the default", 0, 3840, 2160, 25, 8, 15, DefaultFrameMemory},
 		{"tiny budget keeps the floor", 10 * mib, 3840, 2160, 10, 8, 0, 0},
 	}
 	for _, tt := range tests {

@@ -2,8 +2,9 @@
 // real tools for what Go code should not redo: FFmpeg's libavformat, in
 // this process (libav.c: ffprobe's library, without ffprobe's 0.2 s
 // start-up), to tell a video from a file that merely opens and to add the
-// subtitle stream, and an ffmpeg process to encode H.264 with the input's
-// audio.
+// subtitle stream, and libavcodec's libx264 (encoder.c) to encode H.264
+// with the input's audio, as an ffmpeg process would, without piping it
+// every frame.
 //
 // Probe must succeed before a file is decoded: OpenCV happily opens a PNG
 // renamed .mp4 and decodes a truncated MP4 up to where it breaks, so "it

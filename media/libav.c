@@ -1,4 +1,5 @@
 #include "libav.h"
+#include "libav_shared.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -14,15 +15,10 @@
 // while it reads a header and probes streams (find_stream_info opens its
 // decoders single-threaded), and other threads (OpenCV decoding frames
 // elsewhere in the process) log as before.
-typedef struct {
-	char *buf;
-	size_t len, cap;
-} capture;
-
-static __thread capture *capturing;
+static __thread vt_capture *capturing;
 
 static void log_callback(void *avcl, int level, const char *fmt, va_list vl) {
-	capture *c = capturing;
+	vt_capture *c = capturing;
 	if (c == NULL) {
 		av_log_default_callback(avcl, level, fmt, vl);
 		return;
@@ -51,7 +47,7 @@ static void log_callback(void *avcl, int level, const char *fmt, va_list vl) {
 	c->buf[c->len] = 0;
 }
 
-static void begin(capture *c) {
+void vt_capture_begin(vt_capture *c) {
 	memset(c, 0, sizeof *c);
 	// OpenCV installs its own callback when it first opens a video; put
 	// ours back (it forwards to libav's default, which honours the level
@@ -60,8 +56,8 @@ static void begin(capture *c) {
 	capturing = c;
 }
 
-static char *end(void) {
-	capture *c = capturing;
+char *vt_capture_end(void) {
+	vt_capture *c = capturing;
 	capturing = NULL;
 	return c->buf;
 }
@@ -72,7 +68,7 @@ static void copy(char *dst, size_t n, const char *src) {
 
 // file_url is path as a URL of the file protocol (malloc'd): a name with
 // a colon is never taken for another protocol, a network address.
-static char *file_url(const char *path) {
+char *vt_file_url(const char *path) {
 	size_t n = strlen(path) + 6;
 	char *url = malloc(n);
 	if (url != NULL) {
@@ -83,8 +79,8 @@ static char *file_url(const char *path) {
 
 // open_file opens path, reads its header and probes its streams, as
 // ffprobe does before it prints anything.
-static int open_file(const char *path, AVFormatContext **fc) {
-	char *url = file_url(path);
+int vt_open_file(const char *path, AVFormatContext **fc) {
+	char *url = vt_file_url(path);
 	if (url == NULL) {
 		return AVERROR(ENOMEM);
 	}
@@ -94,12 +90,12 @@ static int open_file(const char *path, AVFormatContext **fc) {
 }
 
 int vt_probe(const char *path, vt_file *f, vt_stream *streams, int max) {
-	capture c;
-	begin(&c);
+	vt_capture c;
+	vt_capture_begin(&c);
 	AVFormatContext *fc = NULL;
-	int err = open_file(path, &fc);
+	int err = vt_open_file(path, &fc);
 	if (err < 0) {
-		f->log = end();
+		f->log = vt_capture_end();
 		avformat_close_input(&fc);
 		return err;
 	}
@@ -146,7 +142,7 @@ int vt_probe(const char *path, vt_file *f, vt_stream *streams, int max) {
 		}
 	}
 	avformat_close_input(&fc);
-	f->log = end();
+	f->log = vt_capture_end();
 	return 0;
 }
 
@@ -154,10 +150,10 @@ int vt_probe(const char *path, vt_file *f, vt_stream *streams, int max) {
 // end, without decoding: each packet goes to visit (with its time in
 // seconds, or NAN), and f->log gets the error-level messages.
 static int read_video(const char *path, vt_file *f, void (*visit)(void *, double), void *arg) {
-	capture c;
-	begin(&c);
+	vt_capture c;
+	vt_capture_begin(&c);
 	AVFormatContext *fc = NULL;
-	int err = open_file(path, &fc);
+	int err = vt_open_file(path, &fc);
 	// The first video stream, as ffprobe -select_streams v:0; the
 	// demuxer skips the others where it can.
 	int first = -1;
@@ -172,7 +168,7 @@ static int read_video(const char *path, vt_file *f, void (*visit)(void *, double
 		err = AVERROR_STREAM_NOT_FOUND;
 	}
 	if (err < 0) {
-		f->log = end();
+		f->log = vt_capture_end();
 		avformat_close_input(&fc);
 		return err;
 	}
@@ -187,7 +183,7 @@ static int read_video(const char *path, vt_file *f, void (*visit)(void *, double
 	}
 	av_packet_free(&pkt);
 	avformat_close_input(&fc);
-	f->log = end();
+	f->log = vt_capture_end();
 	return err;
 }
 
@@ -235,7 +231,7 @@ void vt_error(int err, char *buf, int len) { av_strerror(err, buf, len); }
 
 // copy_stream adds to oc a stream-copy of ist (ffmpeg -c copy): its
 // parameters, clock, rates, disposition and tags.
-static int copy_stream(AVFormatContext *oc, const AVStream *ist) {
+int vt_copy_stream(AVFormatContext *oc, const AVStream *ist) {
 	AVStream *os = avformat_new_stream(oc, NULL);
 	if (os == NULL) {
 		return AVERROR(ENOMEM);
@@ -303,7 +299,7 @@ static int write_subtitles(AVFormatContext *sc, AVCodecContext *dec, AVCodecCont
 // that takes the decoder's ASS header, and adds the encoder's stream to oc.
 static int open_subtitles(const char *vtt, const char *handler, AVFormatContext **sc, AVCodecContext **dec, AVCodecContext **enc,
                           AVFormatContext *oc, int *sub) {
-	int err = open_file(vtt, sc);
+	int err = vt_open_file(vtt, sc);
 	if (err < 0) {
 		return err;
 	}
@@ -353,19 +349,19 @@ static int open_subtitles(const char *vtt, const char *handler, AVFormatContext 
 }
 
 int vt_remux_mp4(const char *in, const char *vtt, const char *out, const char *comment, const char *handler, vt_file *f) {
-	capture c;
-	begin(&c);
+	vt_capture c;
+	vt_capture_begin(&c);
 	AVFormatContext *ic = NULL, *sc = NULL, *oc = NULL;
 	AVCodecContext *dec = NULL, *enc = NULL;
 	AVDictionary *opts = NULL;
 	AVPacket *pkt = av_packet_alloc();
 	int *map = NULL, sub = -1, header = 0;
-	int err = pkt ? open_file(in, &ic) : AVERROR(ENOMEM);
+	int err = pkt ? vt_open_file(in, &ic) : AVERROR(ENOMEM);
 	if (err < 0) {
 		goto done;
 	}
 	// The file protocol's URL: +faststart opens the file again by it.
-	char *url = file_url(out);
+	char *url = vt_file_url(out);
 	if (url == NULL) {
 		err = AVERROR(ENOMEM);
 		goto done;
@@ -386,7 +382,7 @@ int vt_remux_mp4(const char *in, const char *vtt, const char *out, const char *c
 		map[i] = -1;
 		if (t == AVMEDIA_TYPE_VIDEO || t == AVMEDIA_TYPE_AUDIO) {
 			map[i] = oc->nb_streams;
-			if ((err = copy_stream(oc, ic->streams[i])) < 0) {
+			if ((err = vt_copy_stream(oc, ic->streams[i])) < 0) {
 				goto done;
 			}
 		}
@@ -439,6 +435,6 @@ done:
 	av_dict_free(&opts);
 	av_packet_free(&pkt);
 	av_free(map);
-	f->log = end();
+	f->log = vt_capture_end();
 	return err;
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/vidtag/vidtag/internal/earlysig"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/internal/tidy"
-	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/settings"
 )
 
@@ -84,7 +83,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		json := jsonLogs(nil, args)
 		dumpStacks(stderr, json)
-		media.KillEncoders()
 		outfile.Abandon()
 		report(stderr, json, why+"; stopped at once, partial outputs removed", exitInterrupted)
 		os.Exit(exitInterrupted)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -368,8 +367,8 @@ func TestTruncatedWithoutFrameCount(t *testing.T) {
 	checkSidecarFrames(t, filepath.Join(dir, "out.jsonl"), rep.Frames)
 }
 
-// TestFaultsMidRun: a full disk mid-run, or the encoder killed mid-run, gives one
-// clear line, exit 1, and nothing under a final name.
+// TestFaultsMidRun: a full disk mid-run (the encoder's writes fail) gives
+// one clear line, exit 1, and nothing under a final name.
 func TestFaultsMidRun(t *testing.T) {
 	testenv.Require(t, os.Geteuid() == 0, "mounting a small tmpfs needs root")
 	input := testenv.Data(t, "clips", "obama_1080p.mp4")
@@ -389,46 +388,4 @@ func TestFaultsMidRun(t *testing.T) {
 			t.Errorf("left behind: %v", left)
 		}
 	})
-	t.Run("encoder killed", func(t *testing.T) {
-		dir := t.TempDir()
-		out := filepath.Join(dir, "out.mp4")
-		killed := make(chan int, 1)
-		go func() { killed <- killEncoder(dir, 20*time.Second) }()
-		code, _, stderr := runCLI(t, append([]string{"annotate", input, "-o", out, "--known", testenv.Data(t, "known")},
-			modelArgs(t)...)...)
-		if pid := <-killed; pid == 0 {
-			t.Fatal("the encoder was never seen running")
-		}
-		if n := strings.Count(strings.TrimSpace(stderr), "\n") + 1; code != exitFailure || n != 1 || !strings.Contains(stderr, "out.mp4: encoder failed") {
-			t.Errorf("exit %d, %d lines: %q; want exit 1 and one line", code, n, stderr)
-		}
-		if left := listDir(t, dir); len(left) != 0 {
-			t.Errorf("left behind: %v", left)
-		}
-	})
-}
-
-// killEncoder waits for this process's ffmpeg child that writes into dir,
-// lets it encode for a moment, kills it and returns its pid (0 if none
-// appeared before the timeout).
-func killEncoder(dir string, timeout time.Duration) int {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", os.Getpid()))
-		for _, task := range tasks {
-			b, _ := os.ReadFile(task)
-			for _, f := range strings.Fields(string(b)) {
-				var pid int
-				fmt.Sscan(f, &pid)
-				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-				if strings.HasPrefix(string(cmdline), "ffmpeg\x00") && strings.Contains(string(cmdline), dir) {
-					time.Sleep(time.Second)
-					syscall.Kill(pid, syscall.SIGKILL)
-					return pid
-				}
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return 0
 }

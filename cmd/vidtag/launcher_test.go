@@ -242,10 +242,11 @@ func TestForcedStop(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			// Once the encoder runs: there is a temporary file to remove.
-			for deadline := time.Now().Add(time.Minute); childNamed(cmd.Process.Pid, "ffmpeg") == 0; time.Sleep(5 * time.Millisecond) {
+			// Once the video is being written: there is a temporary file
+			// to remove.
+			for deadline := time.Now().Add(time.Minute); len(listDir(t, dir)) == 0; time.Sleep(5 * time.Millisecond) {
 				if time.Now().After(deadline) {
-					t.Fatal("no encoder started")
+					t.Fatal("no output started")
 				}
 			}
 			// Two different signals: two of the same, sent at once, may
