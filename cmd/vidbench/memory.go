@@ -29,8 +29,9 @@ import (
 //     takes 30-50 minutes on two shared cores, so it is not in the default
 //     set).
 //
-// RSS is sampled from /proc every 250 ms, for vidtag alone and with its
-// ffmpeg children; the peak also comes from the kernel (rusage maxrss).
+// RSS is sampled from /proc every 250 ms, for vidtag alone and with any
+// child processes (x264 runs inside vidtag now; it was an ffmpeg child);
+// the peak also comes from the kernel (rusage maxrss).
 func benchMemory(ctx context.Context, c config, cases []string, w io.Writer) error {
 	dir := filepath.Join(c.out, "memory")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -75,7 +76,7 @@ func benchMemory(ctx context.Context, c config, cases []string, w io.Writer) err
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		fmt.Fprintf(w, "  %-6s wall %6.1fs  peak RSS %5d MB (kernel maxrss %5d MB; with ffmpeg children %5d MB)",
+		fmt.Fprintf(w, "  %-6s wall %6.1fs  peak RSS %5d MB (kernel maxrss %5d MB; with children %5d MB)",
 			name, m.wall.Seconds(), m.peak>>20, m.maxrss>>20, m.peakTree>>20)
 		switch name {
 		case "4k":
