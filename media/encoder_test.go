@@ -14,6 +14,16 @@ import (
 	"github.com/vidtag/vidtag/internal/testenv"
 )
 
+// openWriter is NewWriter for a test, which stops on an error.
+func openWriter(t *testing.T, o WriterOptions) *Writer {
+	t.Helper()
+	w, err := NewWriter(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
 // solidI420 is a w x h frame of one colour, planar YUV 4:2:0 (BT.601,
 // limited range, as OpenCV's BGR2YUV_I420 writes it).
 func solidI420(w, h int, b, g, r float64) []byte {
@@ -75,10 +85,7 @@ func TestEncoderMakesFFmpegsStream(t *testing.T) {
 
 	opt := WriterOptions{Path: filepath.Join(dir, "ours.mp4"), Width: w, Height: h, FrameRate: Rational{25, 1},
 		Preset: "veryfast", CRF: 23, Threads: 1, I420: true}
-	wr, err := NewWriter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	wr := openWriter(t, opt)
 	frame := w * h * 3 / 2
 	for i := 0; i < n; i++ {
 		if err := wr.WriteFrame(raw.Bytes()[i*frame : (i+1)*frame]); err != nil {
@@ -125,10 +132,7 @@ func TestEncoderKeepsColours(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: tt.w, Height: tt.h,
 				FrameRate: Rational{25, 1}, Preset: "ultrafast", I420: tt.i420}
-			wr, err := NewWriter(opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wr := openWriter(t, opt)
 			frame := solidBGR(tt.w, tt.h, b, g, r)
 			if tt.i420 {
 				frame = solidI420(tt.w, tt.h, b, g, r)
@@ -225,10 +229,7 @@ func TestEncoderAudio(t *testing.T) {
 			}
 			opt := WriterOptions{Path: filepath.Join(dir, tt.file+".out.mp4"), Width: 32, Height: 32, FrameRate: Rational{25, 1},
 				Preset: "ultrafast", AudioFrom: in, AudioCodec: tt.codec}
-			wr, err := NewWriter(opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			wr := openWriter(t, opt)
 			frame := solidBGR(32, 32, 0, 0, 0)
 			for i := 0; i < 50; i++ {
 				if err := wr.WriteFrame(frame); err != nil {

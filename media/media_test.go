@@ -81,10 +81,7 @@ func TestWriterEncodesEveryFrame(t *testing.T) {
 			if tt.withAudio {
 				opt.AudioFrom, opt.AudioCodec = testenv.Data(t, "clips/short_hamilton_clip.mp4"), "aac"
 			}
-			w, err := NewWriter(opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := openWriter(t, opt)
 			frame := make([]byte, tt.w*tt.h*3)
 			for i := 0; i < tt.n; i++ {
 				for j := range frame {
@@ -138,10 +135,7 @@ func TestWriterKeepsTimestamps(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: tt.w, Height: tt.h,
 				FrameRate: Rational{30, 1}, Preset: "ultrafast", TimeScale: tt.timescale}
-			w, err := NewWriter(opt)
-			if err != nil {
-				t.Fatal(err)
-			}
+			w := openWriter(t, opt)
 			frame := make([]byte, tt.w*tt.h*3)
 			for i, pts := range tt.pts {
 				for j := range frame {
@@ -195,10 +189,7 @@ func ntsc(n int) []time.Duration {
 
 func TestWriterAbortLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
-	w, err := NewWriter(WriterOptions{Path: filepath.Join(dir, "out.mp4"), Width: 32, Height: 32, FrameRate: Rational{30, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := openWriter(t, WriterOptions{Path: filepath.Join(dir, "out.mp4"), Width: 32, Height: 32, FrameRate: Rational{30, 1}})
 	w.WriteFrame(make([]byte, 32*32*3))
 	w.Abort()
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
@@ -306,10 +297,7 @@ func ffmpeg(t *testing.T, args ...string) {
 func TestProbeStreamsRemembersWhatTheWriterChecked(t *testing.T) {
 	opt := WriterOptions{Path: filepath.Join(t.TempDir(), "out.mp4"), Width: 64, Height: 48, FrameRate: Rational{25, 1}, Preset: "ultrafast",
 		AudioFrom: testenv.Data(t, "clips/short_hamilton_clip.mp4"), AudioCodec: "aac"}
-	w, err := NewWriter(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := openWriter(t, opt)
 	frame := make([]byte, 64*48*3)
 	for i := 0; i < 10; i++ {
 		if err := w.WriteFrame(frame); err != nil {
