@@ -130,6 +130,7 @@ func TestWriterKeepsTimestamps(t *testing.T) {
 		{"VFR with a 1 s pause", 64, 48, 15360, ms(0, 33, 67, 100, 1100, 1133, 1200, 1300), 64, 48},
 		{"NTSC times on a 1/30000 clock", 32, 32, 30000, ntsc(10), 32, 32},
 		{"odd size is padded", 65, 37, 0, ms(0, 40, 80, 120), 66, 38},
+		{"a coarse input clock (1/25) is left to the muxer", 64, 48, 25, ms(0, 33, 67, 100, 1100), 64, 48},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,9 +40,9 @@ type WriterOptions struct {
 	// X264Params are further x264 options, as ffmpeg's -x264-params takes
 	// them ("key=value:key=value").
 	X264Params string
-	// TimeScale, when set, is the video track's clock rate in ticks per
-	// second: the input's time base, so that its timestamps carry over
-	// tick for tick.
+	// TimeScale, when 1000 or more, is the video track's clock rate in
+	// ticks per second: the input's time base, so that its timestamps carry
+	// over tick for tick (a coarser one is left to the muxer).
 	TimeScale int
 	// I420 means frames arrive as planar YUV 4:2:0 (BT.601, limited range,
 	// as OpenCV's BGR2YUV_I420 writes them) instead of packed BGR; it needs
@@ -134,7 +134,10 @@ func NewWriter(o WriterOptions) (*Writer, error) {
 	defer C.free(unsafe.Pointer(preset))
 	opts := C.vt_encoder_opts{path: path, width: C.int(o.Width), height: C.int(o.Height), bgr: 1,
 		fps_num: C.int(o.FrameRate.Num), fps_den: C.int(o.FrameRate.Den), preset: preset, crf: C.int(o.CRF),
-		threads: C.int(max(o.Threads, 0)), timescale: C.int(o.TimeScale), start: C.double(o.Start)}
+		threads: C.int(max(o.Threads, 0)), start: C.double(o.Start)}
+	if o.TimeScale >= 1000 { // coarser clocks round VFR timestamps
+		opts.timescale = C.int(o.TimeScale)
+	}
 	if o.I420 {
 		opts.bgr = 0
 	}
