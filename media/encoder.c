@@ -22,11 +22,10 @@ struct vt_encoder {
 	// The video: frames to libx264, as ffmpeg's CLI hands them over.
 	AVCodecContext *venc;
 	AVStream *vst;
-	AVFrame *frame;         // planes point at the caller's I420 or at yuv
+	AVFrame *frame;         // the one picture handed to x264, refilled each time
 	int w, h;               // of the frames handed over
 	int bgr;
 	uint8_t *padded;        // BGR with the black column or row (odd sides)
-	uint8_t *yuv;           // I420 converted from BGR
 	struct SwsContext *sws; // BGR to I420
 	int64_t offset;         // µs added to each pts: start less the first pts
 	int frames;
@@ -207,13 +206,19 @@ static int open_video(vt_encoder *e, const vt_encoder_opts *o) {
 	}
 	e->vst->time_base = v->time_base;
 	e->vst->avg_frame_rate = v->framerate;
+	// One reference-counted picture, refilled for every frame: x264 copies
+	// it in at once, so it is writable again by the next one. A picture
+	// that is not reference counted would be copied by avcodec_send_frame
+	// into a buffer allocated afresh for each frame (fresh pages to fault).
 	e->frame->format = v->pix_fmt;
 	e->frame->width = w;
 	e->frame->height = h;
+	if ((err = av_frame_get_buffer(e->frame, 0)) < 0) {
+		return err;
+	}
 	if (o->bgr) {
-		e->yuv = av_malloc((size_t)w * h * 3 / 2);
 		e->sws = sws_getContext(w, h, AV_PIX_FMT_BGR24, w, h, AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-		if (e->yuv == NULL || e->sws == NULL) {
+		if (e->sws == NULL) {
 			return AVERROR(ENOMEM);
 		}
 		if ((w != o->width || h != o->height) && (e->padded = av_mallocz((size_t)w * h * 3)) == NULL) {
@@ -274,8 +279,12 @@ int vt_encoder_write(vt_encoder *e, const uint8_t *pix, int64_t pts_us, char **l
 	vt_capture c;
 	vt_capture_begin(&c);
 	AVFrame *f = e->frame;
-	int w = f->width, h = f->height, err;
-	const uint8_t *yuv = pix;
+	int w = f->width, h = f->height;
+	int err = av_frame_make_writable(f); // a copy only if the encoder still holds it
+	if (err < 0) {
+		*log = vt_capture_end();
+		return err;
+	}
 	if (e->bgr) {
 		const uint8_t *bgr = pix;
 		if (e->padded != NULL) {
@@ -284,19 +293,21 @@ int vt_encoder_write(vt_encoder *e, const uint8_t *pix, int64_t pts_us, char **l
 			}
 			bgr = e->padded;
 		}
-		uint8_t *dst[4] = {e->yuv, e->yuv + (size_t)w * h, e->yuv + (size_t)w * h * 5 / 4, NULL};
-		int dstride[4] = {w, w / 2, w / 2, 0}, sstride[4] = {w * 3, 0, 0, 0};
 		const uint8_t *src[4] = {bgr, NULL, NULL, NULL};
-		sws_scale(e->sws, src, sstride, 0, h, dst, dstride);
-		yuv = e->yuv;
+		int sstride[4] = {w * 3, 0, 0, 0};
+		sws_scale(e->sws, src, sstride, 0, h, f->data, f->linesize);
+	} else {
+		// Planar I420, tightly packed: row by row into the picture's
+		// (aligned, so maybe wider) lines.
+		const uint8_t *plane = pix;
+		for (int p = 0; p < 3; p++) {
+			int pw = p ? w / 2 : w, ph = p ? h / 2 : h;
+			for (int y = 0; y < ph; y++) {
+				memcpy(f->data[p] + (size_t)y * f->linesize[p], plane + (size_t)y * pw, pw);
+			}
+			plane += (size_t)pw * ph;
+		}
 	}
-	// Not reference counted: avcodec_send_frame copies the planes, so the
-	// caller's buffer is free again when this returns.
-	f->data[0] = (uint8_t *)yuv;
-	f->data[1] = (uint8_t *)yuv + (size_t)w * h;
-	f->data[2] = (uint8_t *)yuv + (size_t)w * h * 5 / 4;
-	f->linesize[0] = w;
-	f->linesize[1] = f->linesize[2] = w / 2;
 	if (e->frames == 0) {
 		e->offset -= pts_us; // the stream starts at its first frame, as ffmpeg's CLI starts an input
 	}
@@ -306,7 +317,6 @@ int vt_encoder_write(vt_encoder *e, const uint8_t *pix, int64_t pts_us, char **l
 		e->frames++;
 		err = write_packets(e, e->venc, e->vst);
 	}
-	f->data[0] = f->data[1] = f->data[2] = NULL;
 	*log = vt_capture_end();
 	return err;
 }
@@ -508,7 +518,6 @@ void vt_encoder_free(vt_encoder *e) {
 		av_audio_fifo_free(e->fifo);
 	}
 	av_free(e->padded);
-	av_free(e->yuv);
 	free(e);
 	free(vt_capture_end());
 }
