@@ -145,11 +145,14 @@ func EncoderPreset(preset string, w, h int) string {
 	if preset != "auto" {
 		return preset
 	}
-	if w*h >= 1_500_000 {
+	if w*h >= largeFrame {
 		return "superfast"
 	}
 	return "veryfast"
 }
+
+// largeFrame (pixels) is where the encoder turns to speed and memory.
+const largeFrame = 1_500_000
 
 // VideoWriter is the MP4 writer set-up annotate and live share: w x h
 // frames at rate to path, with opt's encoder settings (EncoderPreset, CRF,
@@ -165,7 +168,7 @@ func EncoderPreset(preset string, w, h int) string {
 func VideoWriter(opt Options, path string, w, h int, rate media.Rational) media.WriterOptions {
 	o := media.WriterOptions{Path: path, Width: w, Height: h, FrameRate: rate, Preset: EncoderPreset(opt.Preset, w, h),
 		CRF: opt.CRF, Force: opt.Force, Threads: opt.EncoderThreads, I420: w%2 == 0 && h%2 == 0}
-	if w*h >= 1_500_000 {
+	if w*h >= largeFrame {
 		if o.Threads == 0 {
 			o.Threads = runtime.NumCPU()
 		}
