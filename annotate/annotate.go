@@ -409,6 +409,7 @@ func Run(ctx context.Context, env *engine.Env, plan *Plan) (*Result, error) {
 	tcfg.Rule, tcfg.MaxMisses, tcfg.Cohort = identity.DefaultRule(tol), opt.MaxMisses, opt.Cohort
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
+	tracker.DropPixels = video == nil
 	record := stages.NewSidecar(sidecarOut)
 	var hide *stages.Blur // before the sidecar, which records what it blurred
 	if opt.Blur.On() && video == nil {

@@ -60,7 +60,7 @@ func (c *Collector) Process(_ context.Context, f *stages.Frame) error {
 		if face.Descriptors > 0 {
 			t.desc, t.Descriptors = face.Identity, face.Descriptors
 		}
-		if !face.Detected || f.Mat.Empty() {
+		if !face.Detected || !f.HasPixels() || f.Mat.Empty() {
 			continue
 		}
 		score := float64(face.Score)

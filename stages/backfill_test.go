@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"context"
 	"image"
 	"testing"
 
@@ -140,6 +141,87 @@ func TestTrackBackfillStopsAtAFace(t *testing.T) {
 		}
 		if len(f.Faces) != want || len(f.Unlisted) != 0 {
 			t.Errorf("frame %d: %d faces (%d unlisted), want %d", i, len(f.Faces), len(f.Unlisted), want)
+		}
+	}
+}
+
+// TestTrackDropPixels: with DropPixels (a sidecar-only run), a frame gives
+// its buffer back to the pool as it enters the look-ahead unless the
+// detector found a face on it (the people file crops those); the faces
+// the frames come out with are the same as without; every buffer comes
+// back once.
+func TestTrackDropPixels(t *testing.T) {
+	noMatsLeft(t)
+	texture := texturedPatch(48, 3)
+	defer texture.Close()
+	run := func(drop bool) (faces [][]Face, pixels string, held int) {
+		var pool MatPool
+		defer pool.Close()
+		tr := NewTrack(track.DefaultConfig(), gallery.New(nil, nil), 320, 240, 8)
+		tr.DropPixels = drop
+		defer tr.Close()
+		var done []*Frame
+		for i := range 12 {
+			m, _ := movingPatch(texture, i)
+			buf := pool.Get()
+			m.CopyTo(&buf)
+			m.Close()
+			f := NewFrame(i, 0, buf, &pool)
+			f.Key = i%5 == 0
+			if f.Key && i > 0 { // the face is found at keyframe 5, followed back to 0
+				f.Detections = []recog.Detection{{Box: patchBox(i), Score: 0.99}}
+			}
+			out, err := tr.Push(context.Background(), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = max(held, pool.Out())
+			done = append(done, out...)
+		}
+		out, err := tr.Flush(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(done, out...) {
+			faces = append(faces, append([]Face(nil), f.Faces...))
+			switch {
+			case !f.HasPixels():
+				pixels += "."
+			case f.Mat.Empty():
+				t.Fatalf("frame %d: HasPixels, but its Mat is empty", f.Seq)
+			default:
+				pixels += "P"
+			}
+			f.Release()
+		}
+		if n := pool.Out(); n != 0 {
+			t.Errorf("drop %v: %d buffers out after every frame's Release", drop, n)
+		}
+		return faces, pixels, held
+	}
+	keptFaces, keptPixels, keptHeld := run(false)
+	faces, pixels, held := run(true)
+	if keptPixels != "PPPPPPPPPPPP" {
+		t.Errorf("without DropPixels: pixels %s, want every frame's", keptPixels)
+	}
+	if want := ".....P....P."; pixels != want {
+		t.Errorf("with DropPixels: pixels %s, want %s (the keyframes that found the face)", pixels, want)
+	}
+	if held >= keptHeld {
+		t.Errorf("with DropPixels at most %d buffers out at once, without %d", held, keptHeld)
+	}
+	if len(faces) != len(keptFaces) {
+		t.Fatalf("%d frames out, %d without DropPixels", len(faces), len(keptFaces))
+	}
+	for i := range faces {
+		if len(faces[i]) != len(keptFaces[i]) {
+			t.Fatalf("frame %d: faces %v, without DropPixels %v", i, faces[i], keptFaces[i])
+		}
+		for j := range faces[i] {
+			a, b := faces[i][j], keptFaces[i][j]
+			if a.Box != b.Box || a.Track != b.Track || a.Detected != b.Detected || a.Label != b.Label {
+				t.Errorf("frame %d: face %+v, without DropPixels %+v", i, a, b)
+			}
 		}
 	}
 }

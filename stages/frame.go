@@ -53,6 +53,7 @@ type Frame struct {
 	moved bool     // Move handed the contents on: Release does nothing
 	// released: Release ran; it does nothing again
 	released bool
+	dropped  bool // DropPixels gave Mat back early
 }
 
 // Detected is the detector's answer for frame Seq, attached to a later
@@ -105,17 +106,34 @@ func (f *Frame) Release() {
 		return
 	}
 	f.released = true
+	f.DropPixels()
+	if f.JPEG != nil {
+		f.JPEG.Close()
+		f.JPEG = nil
+	}
+}
+
+// DropPixels gives the frame's pixels back now (to the pool, or closes
+// them), for a step that knows no later step draws on, encodes or crops
+// this frame: its buffer goes back to the reader instead of waiting out a
+// look-ahead, and every frame in flight is a buffer the pool must fill for
+// the first time. Mat is then unusable (HasPixels says so); Release still
+// runs once, for the rest.
+func (f *Frame) DropPixels() {
+	if f.moved || f.dropped {
+		return
+	}
+	f.dropped = true
 	if f.pool != nil {
 		f.pool.Put(f.Mat)
 	} else {
 		f.Mat.Close()
 	}
 	f.Mat = gocv.Mat{}
-	if f.JPEG != nil {
-		f.JPEG.Close()
-		f.JPEG = nil
-	}
 }
+
+// HasPixels reports whether Mat still holds the frame (see DropPixels).
+func (f *Frame) HasPixels() bool { return !f.dropped && !f.moved }
 
 // Move hands the frame's contents to a new Frame, which the receiver owns
 // and releases; f is left empty and its Release does nothing. A pipeline's

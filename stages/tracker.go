@@ -40,14 +40,20 @@ type Track struct {
 	// the detector and tracker vouch for, while the blur covers the face
 	// from its first frame.
 	BlurBackfill bool
-	tracker      *track.Tracker
-	flow         *Flow
-	held         []*Frame         // consecutive frames, oldest first
-	greys        map[int]gocv.Mat // flow image by frame number: held frames and the newest
-	spare        []gocv.Mat
-	boxes        []image.Rectangle
-	prevSeq      int // the frame pushed last (-1: none)
-	cutSeq       int // the last shot cut
+	// DropPixels: no step after the look-ahead draws or encodes (a
+	// sidecar-only run), so a frame without a face the detector found on
+	// it gives its pixels back as it enters the look-ahead; the frames
+	// with one keep theirs for the people file's face crops. A 720p
+	// look-ahead of 1 s then holds 6 frame buffers instead of 30.
+	DropPixels bool
+	tracker    *track.Tracker
+	flow       *Flow
+	held       []*Frame         // consecutive frames, oldest first
+	greys      map[int]gocv.Mat // flow image by frame number: held frames and the newest
+	spare      []gocv.Mat
+	boxes      []image.Rectangle
+	prevSeq    int // the frame pushed last (-1: none)
+	cutSeq     int // the last shot cut
 }
 
 // NewTrack makes the tracking step for w x h frames. Close it after the run.
@@ -100,6 +106,9 @@ func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 		}
 	}
 
+	if t.DropPixels && !anyDetected(f.Faces) {
+		f.DropPixels()
+	}
 	t.held = append(t.held, f)
 	var out []*Frame
 	if len(t.held) > t.Lookahead {
@@ -270,4 +279,14 @@ func (t *Track) Close() {
 	for _, m := range t.spare {
 		m.Close()
 	}
+}
+
+// anyDetected reports whether the detector found one of faces on its frame.
+func anyDetected(faces []Face) bool {
+	for _, f := range faces {
+		if f.Detected {
+			return true
+		}
+	}
+	return false
 }

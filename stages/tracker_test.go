@@ -131,3 +131,31 @@ func TestFrameMove(t *testing.T) {
 		t.Fatalf("%d Mats out after the receiver's Release", pool.Out())
 	}
 }
+
+// TestFrameDropPixels: DropPixels gives the buffer back at once; Release
+// afterwards gives nothing back twice; a moved husk drops nothing.
+func TestFrameDropPixels(t *testing.T) {
+	noMatsLeft(t)
+	var pool MatPool
+	defer pool.Close()
+	f := NewFrame(0, 0, pool.Get(), &pool)
+	f.DropPixels()
+	f.DropPixels()
+	if pool.Out() != 0 || f.HasPixels() {
+		t.Fatalf("after DropPixels: %d out, HasPixels %v", pool.Out(), f.HasPixels())
+	}
+	f.Release()
+	if pool.Out() != 0 || len(pool.free) != 1 {
+		t.Fatalf("Release after DropPixels: %d out, %d free (want 0, 1)", pool.Out(), len(pool.free))
+	}
+	g := NewFrame(1, 0, pool.Get(), &pool)
+	h := g.Move()
+	g.DropPixels()
+	if pool.Out() != 1 || !h.HasPixels() {
+		t.Fatalf("a husk's DropPixels: %d out, the receiver has pixels %v", pool.Out(), h.HasPixels())
+	}
+	h.Release()
+	if pool.Out() != 0 {
+		t.Fatalf("%d out after the receiver's Release", pool.Out())
+	}
+}
