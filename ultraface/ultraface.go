@@ -47,14 +47,6 @@ type Detector struct {
 	NMS    float32
 	rects  []image.Rectangle
 	scores []float32
-
-	// Scratch images, kept from call to call: fresh memory is what a new
-	// Mat costs most (the kernel maps and zeroes it page by page), and a
-	// detector is used by one goroutine at a time.
-	canvas gocv.Mat // what the network sees
-	part   gocv.Mat // a resized window of the frame
-	blob   gocv.Mat // the canvas as the network's input tensor
-	pyr    pyramid
 }
 
 // New loads the model file. Check its sha256 first (package models): OpenCV
@@ -69,19 +61,11 @@ func New(path string) (*Detector, error) {
 	}
 	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
-	return &Detector{net: net, Score: DefaultScore, NMS: DefaultNMS,
-		canvas: gocv.NewMatWithSize(Input.Y, Input.X, gocv.MatTypeCV8UC3), part: gocv.NewMat(),
-		blob: gocv.NewMatWithSizes([]int{1, 3, Input.Y, Input.X}, gocv.MatTypeCV32F)}, nil
+	return &Detector{net: net, Score: DefaultScore, NMS: DefaultNMS}, nil
 }
 
-// Close frees the network and the scratch images.
-func (d *Detector) Close() {
-	d.net.Close()
-	d.canvas.Close()
-	d.part.Close()
-	d.blob.Close()
-	d.pyr.close()
-}
+// Close frees the network.
+func (d *Detector) Close() { d.net.Close() }
 
 // Detect finds the faces in an 8-bit BGR frame, looking at each window of
 // the plan, and merges what the windows found.
@@ -90,14 +74,18 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 		return nil, errors.New("ultraface: empty frame")
 	}
 	d.rects, d.scores = d.rects[:0], d.scores[:0]
-	d.pyr.reset(frame)
-	defer d.pyr.reset(gocv.Mat{}) // the frame is the caller's
+	canvas := gocv.NewMatWithSize(Input.Y, Input.X, gocv.MatTypeCV8UC3) // what the network sees
+	defer canvas.Close()
+	part := gocv.NewMat() // a resized window of the frame
+	defer part.Close()
+	pyr := pyramid{frame}
+	defer pyr.close()
 	for i, w := range plan.Windows {
 		maxFace := math.Inf(1)
 		if i > 0 || !plan.Whole {
 			maxFace = plan.TileMaxFace
 		}
-		if err := d.window(frame, w, maxFace); err != nil {
+		if err := d.window(frame, &pyr, w, maxFace, &canvas, &part); err != nil {
 			return nil, err
 		}
 	}
@@ -119,30 +107,14 @@ func (d *Detector) Detect(frame gocv.Mat, plan Plan) ([]Box, error) {
 	return out, nil
 }
 
-// pyramid is a frame and its halvings, made as a window asks for them
-// (into Mats kept for the next frame).
+// pyramid is a frame and its halvings, made as a window asks for them.
 // Shrinking to the network's input by area averaging costs 4-5 ms for a
 // 720p tile or a whole 1080p frame in one step (OpenCV's general area
 // resize), against under 1 ms to halve (its 2x2 fast path) and 1-2 ms to
 // finish from the half: so a window is shrunk from the smallest level that
 // still has at least its pixels. Averaging 2x2 blocks, then the rest, is
 // the same filter, give or take rounding.
-type pyramid struct {
-	frame  gocv.Mat   // level 0, not owned
-	halves []gocv.Mat // levels 1, 2...: owned, kept from frame to frame
-	made   int        // halves made for this frame
-}
-
-// reset starts on a new frame.
-func (p *pyramid) reset(frame gocv.Mat) { p.frame, p.made = frame, 0 }
-
-// at is level k, made.
-func (p *pyramid) at(k int) gocv.Mat {
-	if k == 0 {
-		return p.frame
-	}
-	return p.halves[k-1]
-}
+type pyramid []gocv.Mat
 
 // level returns the smallest level still at least 1/scale times the
 // window's size, and its factor (1, 2, 4...) against the frame.
@@ -151,23 +123,21 @@ func (p *pyramid) level(scale float64) (gocv.Mat, int) {
 	for scale*float64(int(1)<<(k+1)) <= 1 {
 		k++
 	}
-	for p.made < k {
-		prev := p.at(p.made)
+	for len(*p) <= k {
+		prev := (*p)[len(*p)-1]
 		if prev.Cols() < 4 || prev.Rows() < 4 {
 			break
 		}
 		// Even sides: an odd one would send OpenCV down its slow path.
 		// The dropped last column or row is under a pixel at this level.
 		even := prev.Region(image.Rect(0, 0, prev.Cols()&^1, prev.Rows()&^1))
-		if len(p.halves) == p.made {
-			p.halves = append(p.halves, gocv.NewMat())
-		}
-		gocv.Resize(even, &p.halves[p.made], image.Pt(even.Cols()/2, even.Rows()/2), 0, 0, gocv.InterpolationArea)
+		half := gocv.NewMat()
+		gocv.Resize(even, &half, image.Pt(even.Cols()/2, even.Rows()/2), 0, 0, gocv.InterpolationArea)
 		even.Close()
-		p.made++
+		*p = append(*p, half)
 	}
-	k = min(k, p.made)
-	return p.at(k), 1 << k
+	k = min(k, len(*p)-1)
+	return (*p)[k], 1 << k
 }
 
 // shrink resizes the frame's rectangle in, seen at scale, to size in dst:
@@ -186,25 +156,26 @@ func (p *pyramid) shrink(in image.Rectangle, scale float64, size image.Point, ds
 	gocv.Resize(src, dst, size, 0, 0, interp)
 }
 
-// close frees the halves (not the frame).
+// close frees the levels it made (not the frame). It takes a pointer: a
+// deferred call on a value would see only the levels made before the defer.
 func (p *pyramid) close() {
-	for _, m := range p.halves {
+	for _, m := range (*p)[1:] {
 		m.Close()
 	}
-	p.halves, p.made = nil, 0
+	*p = (*p)[:1]
 }
 
 // window runs the network on one 4:3 window of the frame (which may reach
 // past the frame's edges: that part is grey) and collects its boxes up to
 // maxFace wide that do not touch a cut edge (one inside the frame).
-func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64) error {
+func (d *Detector) window(frame gocv.Mat, pyr *pyramid, w image.Rectangle, maxFace float64, canvas, part *gocv.Mat) error {
 	fw, fh := frame.Cols(), frame.Rows()
 	s := float64(Input.X) / float64(w.Dx())
 	in := w.Intersect(image.Rect(0, 0, fw, fh))
 	if in.Empty() {
 		return nil
 	}
-	d.canvas.SetTo(gocv.NewScalar(127, 127, 127, 0))
+	canvas.SetTo(gocv.NewScalar(127, 127, 127, 0))
 	// Where the visible part lands on the canvas.
 	dst := image.Rect(
 		int(math.Round(float64(in.Min.X-w.Min.X)*s)), int(math.Round(float64(in.Min.Y-w.Min.Y)*s)),
@@ -213,15 +184,14 @@ func (d *Detector) window(frame gocv.Mat, w image.Rectangle, maxFace float64) er
 	if dst.Dx() < 1 || dst.Dy() < 1 {
 		return nil
 	}
-	d.pyr.shrink(in, s, dst.Size(), &d.part)
-	roi := d.canvas.Region(dst)
-	d.part.CopyTo(&roi)
+	pyr.shrink(in, s, dst.Size(), part)
+	roi := canvas.Region(dst)
+	part.CopyTo(&roi)
 	roi.Close()
 
-	if err := fillBlob(d.canvas, d.blob); err != nil {
-		return err
-	}
-	d.net.SetInput(d.blob, "input")
+	blob := gocv.BlobFromImage(*canvas, 1.0/128, Input, gocv.NewScalar(127, 127, 127, 0), true, false)
+	defer blob.Close()
+	d.net.SetInput(blob, "input")
 	outs := d.net.ForwardLayers([]string{"scores", "boxes"})
 	defer func() {
 		for _, o := range outs {
@@ -417,30 +387,4 @@ func spread(i, k int, n, t float64) float64 {
 		return 0
 	}
 	return math.Round(float64(i) * (n - t) / float64(k-1))
-}
-
-// fillBlob writes an Input-sized BGR canvas into blob as the network wants
-// it: planar RGB, (x - 127) / 128. It is gocv.BlobFromImage(canvas, 1.0/128,
-// Input, 127, swapRB) to the bit, into a tensor kept from call to call
-// rather than a new one and OpenCV's temporaries each time.
-func fillBlob(canvas, blob gocv.Mat) error {
-	px, err := canvas.DataPtrUint8()
-	if err != nil {
-		return fmt.Errorf("ultraface: canvas: %w", err)
-	}
-	t, err := blob.DataPtrFloat32()
-	if err != nil {
-		return fmt.Errorf("ultraface: blob: %w", err)
-	}
-	n := Input.X * Input.Y
-	if len(px) != 3*n || len(t) != 3*n {
-		return fmt.Errorf("ultraface: canvas of %d bytes or tensor of %d numbers, want %d", len(px), len(t), 3*n)
-	}
-	r, g, b := t[:n], t[n:2*n], t[2*n:]
-	for i := range n {
-		r[i] = (float32(px[3*i+2]) - 127) * (1.0 / 128)
-		g[i] = (float32(px[3*i+1]) - 127) * (1.0 / 128)
-		b[i] = (float32(px[3*i]) - 127) * (1.0 / 128)
-	}
-	return nil
 }
