@@ -52,13 +52,16 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 		input    string
 		cancelAt int    // cancel after this many frames (0: never)
 		blur     string // --blur
+		index    bool   // --sidecar-only: frames drop their pixels early
 	}{
-		{"complete run", "clips/short_hamilton_clip.mp4", 0, "none"},
-		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "none"},
-		{"truncated input", "bad/truncated_40pct.mp4", 0, "none"},
-		{"rotated input, small frame budget", rotated, 0, "none"},
-		{"blurred", "clips/short_hamilton_clip.mp4", 0, "all"},
-		{"blurred, cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "unknown"},
+		{"complete run", "clips/short_hamilton_clip.mp4", 0, "none", false},
+		{"cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "none", false},
+		{"truncated input", "bad/truncated_40pct.mp4", 0, "none", false},
+		{"rotated input, small frame budget", rotated, 0, "none", false},
+		{"blurred", "clips/short_hamilton_clip.mp4", 0, "all", false},
+		{"blurred, cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "unknown", false},
+		{"sidecar only", "clips/short_hamilton_clip.mp4", 0, "none", true},
+		{"sidecar only, cancelled mid-run", "clips/obama_biden_720p.mp4", 60, "none", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +82,9 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 			opt.Sidecar = annotate.DefaultSidecar(opt.Output)
 			// The people step crops faces through Mats of its own.
 			opt.People = filepath.Join(filepath.Dir(opt.Output), "out.people.json")
+			if tt.index {
+				opt.Output, opt.SidecarOnly = "", true
+			}
 			opt.Progress = func(done, _ int) {
 				if done == tt.cancelAt {
 					cancel()
