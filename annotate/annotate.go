@@ -458,8 +458,9 @@ func Run(ctx context.Context, env *engine.Env, plan *Plan) (*Result, error) {
 	// frame between steps; the window and the look-ahead are the slack.
 	// Every frame in flight is a buffer the reader's pool must fill for the
 	// first time, and fresh memory costs 1-3 ms a megabyte here (the kernel
-	// maps and zeroes it): queues of 2 held 12 frames more, 75 MB at 1080p,
-	// and ran 1080p 4.5% slower (720p and Hamilton alike).
+	// maps and zeroes it): queues of 2 held 12 frames more, 75 MB at 1080p
+	// (1080p 0.5-4.5% slower in two rounds side by side; 720p and Hamilton
+	// alike).
 	stats, err := pipeline.Run(ctx, pipeline.Source[*stages.Frame](reader), steps, pipeline.Options{Queue: 1, Window: window})
 	stats.Steps[0].Name = "read"
 	if err != nil {

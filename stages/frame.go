@@ -53,7 +53,6 @@ type Frame struct {
 	moved bool     // Move handed the contents on: Release does nothing
 	// released: Release ran; it does nothing again
 	released bool
-	dropped  bool // DropPixels gave Mat back early
 }
 
 // Detected is the detector's answer for frame Seq, attached to a later
@@ -120,10 +119,9 @@ func (f *Frame) Release() {
 // the first time. Mat is then unusable (HasPixels says so); Release still
 // runs once, for the rest.
 func (f *Frame) DropPixels() {
-	if f.moved || f.dropped {
+	if !f.HasPixels() {
 		return
 	}
-	f.dropped = true
 	if f.pool != nil {
 		f.pool.Put(f.Mat)
 	} else {
@@ -132,8 +130,9 @@ func (f *Frame) DropPixels() {
 	f.Mat = gocv.Mat{}
 }
 
-// HasPixels reports whether Mat still holds the frame (see DropPixels).
-func (f *Frame) HasPixels() bool { return !f.dropped && !f.moved }
+// HasPixels reports whether Mat still holds the frame: not after
+// DropPixels, Release or Move.
+func (f *Frame) HasPixels() bool { return f.Mat.Ptr() != nil }
 
 // Move hands the frame's contents to a new Frame, which the receiver owns
 // and releases; f is left empty and its Release does nothing. A pipeline's

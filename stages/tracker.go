@@ -43,8 +43,9 @@ type Track struct {
 	// DropPixels: no step after the look-ahead draws or encodes (a
 	// sidecar-only run), so a frame without a face the detector found on
 	// it gives its pixels back as it enters the look-ahead; the frames
-	// with one keep theirs for the people file's face crops. A 720p
-	// look-ahead of 1 s then holds 6 frame buffers instead of 30.
+	// with one keep theirs for the people file's face crops. With a face
+	// found at every 5th frame, a 1 s look-ahead then holds 6 frame
+	// buffers instead of 30.
 	DropPixels bool
 	tracker    *track.Tracker
 	flow       *Flow
