@@ -62,6 +62,17 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "naive" {
 		os.Exit(naiveMain(os.Args[2:]))
 	}
+	if len(os.Args) > 2 && os.Args[1] == "prime" {
+		mb, err := strconv.Atoi(os.Args[2])
+		if err == nil {
+			err = primeMemory(mb)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vidbench prime:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "shards" {
 		if err := shardsMain(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "vidbench shards:", err)
@@ -112,6 +123,7 @@ func naiveMain(args []string) int {
 type config struct {
 	data, tools, vidtag, out, reference, models string
 	runs                                        int
+	prime                                       int // MiB primed before each timed run (prime.go)
 	full                                        bool
 	clips                                       []string
 	extra                                       []string // extra vidtag flags
@@ -135,6 +147,7 @@ func benchMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&c.reference, "reference", "bench/reference.json", "stored naive-2x scores")
 	fs.StringVar(&c.models, "models", "models", "model folder")
 	fs.IntVar(&c.runs, "runs", 3, "timed runs per variant")
+	fs.IntVar(&c.prime, "prime", 1536, "MiB touched and freed before every timed run, so that each starts from the same memory state (prime.go; 0: off)")
 	fs.BoolVar(&c.full, "full", false, "run naive-2x on every clip and store its scores")
 	batchMode := fs.Bool("batch", false, "measure batch instead: ten clips against one, and a re-run over 100 videos")
 	memory := fs.String("memory", "", "measure peak RSS and the RSS curve instead, on these cases (comma separated: 4k,1080p,3min,60min)")
@@ -346,6 +359,9 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 			cmd := v.cmd()
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
+			if err := prime(ctx, self, c.prime); err != nil {
+				return nil, fmt.Errorf("prime memory: %w", err)
+			}
 			t0 := time.Now()
 			if err := cmd.Run(); err != nil {
 				return nil, fmt.Errorf("%s: %v: %s", v.name, err, strings.TrimSpace(stderr.String()))
