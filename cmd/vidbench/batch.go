@@ -139,6 +139,9 @@ func benchRerun(ctx context.Context, c config, w io.Writer, dir string) error {
 }
 
 func timeVidtag(ctx context.Context, c config, args ...string) (time.Duration, error) {
+	if err := prime(ctx, c.prime); err != nil {
+		return 0, fmt.Errorf("prime memory: %w", err)
+	}
 	t0 := time.Now()
 	out, err := exec.CommandContext(ctx, c.vidtag, args...).CombinedOutput()
 	if err != nil {

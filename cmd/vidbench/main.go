@@ -359,7 +359,7 @@ func benchClip(ctx context.Context, c config, self, clip string, ref map[string]
 			cmd := v.cmd()
 			var stderr strings.Builder
 			cmd.Stderr = &stderr
-			if err := prime(ctx, self, c.prime); err != nil {
+			if err := prime(ctx, c.prime); err != nil {
 				return nil, fmt.Errorf("prime memory: %w", err)
 			}
 			t0 := time.Now()

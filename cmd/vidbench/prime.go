@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"syscall"
 )
 
-// prime runs primeMemory in a child process (vidbench prime MB): in the
-// bench's own process the pages would raise its peak RSS, which Linux
-// hands on to every child it starts (a child's ru_maxrss counts the
-// parent's peak from before exec).
-func prime(ctx context.Context, self string, mb int) error {
+// prime runs primeMemory in a child process (vidbench prime MB), before
+// every timed run of a vidtag or reference process: in the bench's own
+// process the pages would raise its peak RSS, which Linux hands on to
+// every child it starts (a child's ru_maxrss counts the parent's peak from
+// before exec).
+func prime(ctx context.Context, mb int) error {
 	if mb <= 0 {
 		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
 	}
 	return exec.CommandContext(ctx, self, "prime", strconv.Itoa(mb)).Run()
 }
@@ -44,7 +50,7 @@ func primeMemory(mb int) error {
 	}
 	// Huge pages where the kernel allows them (vidtag's malloc asks for
 	// them too); every 4 KiB touched either way.
-	_ = syscall.Madvise(b, 14) // MADV_HUGEPAGE
+	_ = syscall.Madvise(b, syscall.MADV_HUGEPAGE)
 	for i := 0; i < n; i += 4096 {
 		b[i] = 1
 	}

@@ -1,8 +1,8 @@
 // Package launchenv is the environment the launcher (cmd/vidtag-launcher)
 // gives vidtag-core: settings that must be in place before the core's
 // process starts, because the C libraries read them as they load (glibc's
-// malloc, OpenBLAS). The
-// bench uses it too when it runs the core directly (to sample its RSS).
+// malloc, OpenBLAS). The bench uses it too when it runs the core directly
+// (to sample its RSS).
 package launchenv
 
 import "strings"
@@ -25,7 +25,8 @@ type tunable struct{ name, value string }
 //     mallocs gets an arena of its own, an mmap that hugetlb does not
 //     cover and that glibc shrinks back as blocks are freed, so the next
 //     block there is fresh 4 KiB pages again (a 1080p annotate makes 73,000
-//     page faults with them, 49,000 without).
+//     page faults with them, 49,000 without, 8,500 with the thresholds
+//     below as well).
 //   - mmap_threshold (32 MiB) and trim_threshold (1 GiB): blocks up to 32
 //     MiB (a 4K frame is 25) come from that heap, not from an mmap of their
 //     own that free gives back to the kernel; and the heap keeps freed memory
