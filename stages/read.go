@@ -2,12 +2,11 @@ package stages
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
-	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -15,15 +14,16 @@ import (
 	"github.com/vidtag/vidtag/media"
 )
 
-// Reader decodes a video file with OpenCV, one fresh Mat per frame. It is
-// the pipeline's Source for annotate and batch. Probe the file with
-// media.Probe first: OpenCV opens things that are not videos.
+// Reader decodes a video file into pooled Mats (media.Decoder: OpenCV's
+// frames, without OpenCV's copy). It is the pipeline's Source for annotate
+// and batch. Probe the file with media.Probe first: libavformat opens
+// things that are not videos.
 //
 // Frames come out as a player shows them: a stream with rotation side data
 // (a phone held upright) is turned upright here, so every box downstream is
 // in the displayed frame's pixels.
 type Reader struct {
-	vc   *gocv.VideoCapture
+	dec  *media.Decoder
 	info *media.Info
 	seq  int
 	pts  time.Duration // of the last frame
@@ -34,36 +34,18 @@ type Reader struct {
 	times []time.Duration
 }
 
-var quietFFmpeg sync.Once
-
-// capPropOrientationAuto is OpenCV's CAP_PROP_ORIENTATION_AUTO, which gocv
-// v0.31 does not name.
-const capPropOrientationAuto gocv.VideoCaptureProperties = 49
-
 // OpenReader opens a probed file. maxFrames, when positive, bounds the
 // frames the reader has out at once (see MatPool.Limit): Next waits for the
 // pipeline to release one.
 func OpenReader(info *media.Info, maxFrames int) (*Reader, error) {
-	// OpenCV's FFmpeg backend lets the decoder print its complaints about
-	// damaged input on stderr; the reader reports such problems itself, in
-	// one line. OPENCV_FFMPEG_LOGLEVEL set by the user wins.
-	quietFFmpeg.Do(func() {
-		if _, set := os.LookupEnv("OPENCV_FFMPEG_LOGLEVEL"); !set {
-			os.Setenv("OPENCV_FFMPEG_LOGLEVEL", "-8") // AV_LOG_QUIET
-		}
-	})
-	vc, err := gocv.VideoCaptureFileWithAPI(info.Path, gocv.VideoCaptureFFmpeg)
-	if err != nil || !vc.IsOpened() {
-		if vc != nil {
-			vc.Close()
-		}
-		return nil, fmt.Errorf("%s: OpenCV cannot decode it", info.Path)
+	dec, err := media.OpenDecoder(info.Path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot decode it: %v", info.Path, err)
 	}
-	// OpenCV 4.6 turns 90 and 270 degree streams the wrong way (against
-	// ffmpeg, ffplay and browsers, which follow the display matrix): switch
-	// its rotation off and turn frames by what ffprobe read.
-	vc.Set(capPropOrientationAuto, 0)
-	r := &Reader{vc: vc, info: info, pool: MatPool{Limit: maxFrames}}
+	// Frames come as stored; the reader turns them by what the probe read
+	// of the display matrix (as ffmpeg, ffplay and browsers do; OpenCV
+	// 4.6's own rotation turned 90 and 270 degree streams the wrong way).
+	r := &Reader{dec: dec, info: info, pool: MatPool{Limit: maxFrames}}
 	if info.Rotation != 0 {
 		r.raw = gocv.NewMat()
 	}
@@ -80,10 +62,17 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 	if r.info.Rotation != 0 {
 		into = &r.raw
 	}
-	if !r.vc.Read(into) || into.Empty() {
+	ms, ok, err := r.decode(into)
+	if !ok {
 		r.pool.Put(m)
-		if r.seq == 0 {
-			return nil, fmt.Errorf("%s: no frame decodes", r.info.Path)
+		if err == nil && r.seq == 0 {
+			err = fmt.Errorf("%s: no frame decodes", r.info.Path)
+		}
+		if err != nil {
+			if errors.Is(err, media.ErrFrameSize) {
+				err = fmt.Errorf("%s: frame %d: %v (size changes mid-stream are not supported)", r.info.Path, r.seq, err)
+			}
+			return nil, err
 		}
 		return nil, io.EOF
 	}
@@ -100,7 +89,7 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 		return nil, fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
 			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
 	}
-	pts := time.Duration(r.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
+	pts := time.Duration(ms * float64(time.Millisecond))
 	// Frames drained from the decoder at the end of the stream (the last
 	// few of a stream with B-frames) come without a timestamp (OpenCV
 	// reports 0): with evenly spaced frames, the next step of the rate;
@@ -116,6 +105,21 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: pts}
 	r.seq++
 	return f, nil
+}
+
+// decode decodes the next frame into m, which it (re)allocates at the
+// stream's size when it is not.
+func (r *Reader) decode(m *gocv.Mat) (msec float64, ok bool, err error) {
+	w, h := r.dec.W, r.dec.H
+	if m.Cols() != w || m.Rows() != h || m.Type() != gocv.MatTypeCV8UC3 {
+		m.Close()
+		*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+	}
+	data, err := m.DataPtrUint8()
+	if err != nil {
+		return 0, false, err
+	}
+	return r.dec.Next(data, int(m.Step()))
 }
 
 // nextStored is the presentation time the file stores for the frame after
@@ -195,5 +199,6 @@ func (r *Reader) Close() error {
 	if r.info.Rotation != 0 {
 		r.raw.Close()
 	}
-	return r.vc.Close()
+	r.dec.Close()
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"os/exec"
@@ -338,4 +339,95 @@ func TestReaderMaxFrames(t *testing.T) {
 	if n != 10 {
 		t.Errorf("%d frames, want 10", n)
 	}
+}
+
+// TestReaderMatchesOpenCV: the reader's frames are cv::VideoCapture's, byte
+// for byte and at the same times, on the inputs a phone or a screen
+// recorder makes (odd sizes, 4:4:4, 10 bits, VP9 with a pause, MJPEG): both
+// the path that converts straight into the frame's Mat (4:2:0 at a width
+// of 32 px multiples) and the one through OpenCV's own buffer. Rotation is
+// left out: OpenCV's turns differ on purpose (TestReaderGeometry). Only
+// the last rows of a 10-bit frame differ, by a few levels (6 seen).
+func TestReaderMatchesOpenCV(t *testing.T) {
+	noMatsLeft(t)
+	dir := t.TempDir()
+	src := []string{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-frames:v", "45"}
+	for _, tt := range []struct {
+		name, file string
+		args       []string
+		// edgeRows: the last rows may differ by a little, where OpenCV
+		// converts with swscale set up for the coded size (368 rows) and
+		// the reader for the frame's.
+		edgeRows int
+	}{
+		{"H.264 4:2:0, in place", "a.mp4", []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-bf", "2"}, 0},
+		{"H.264 1080p (coded 1088 rows), in place", "hd.mp4", []string{"-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "ultrafast"}, 0},
+		{"odd size", "odd.mp4", []string{"-vf", "scale=641:361", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"}, 0},
+		{"4:2:0 at a width that is no multiple of 32", "w.mp4", []string{"-vf", "scale=720:404", "-c:v", "libx264", "-preset", "ultrafast"}, 0},
+		{"screen recorder 4:4:4", "screen.mov", []string{"-vf", "scale=1366:768", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"}, 0},
+		{"10-bit", "ten.mp4", []string{"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"}, 4},
+		{"VP9 with a pause (variable rate)", "vfr.webm", []string{"-vf", "setpts='if(gt(N,20),PTS+15,PTS)'", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"}, 0},
+		{"MJPEG in AVI", "mj.avi", []string{"-c:v", "mjpeg", "-q:v", "5"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.file)
+			ffmpeg(t, append(append(append([]string{}, src...), tt.args...), path)...)
+			vc, err := gocv.VideoCaptureFileWithAPI(path, gocv.VideoCaptureFFmpeg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vc.Close()
+			vc.Set(gocv.VideoCaptureProperties(49), 0) // CAP_PROP_ORIENTATION_AUTO off, as the reader's frames come
+			want := gocv.NewMat()
+			defer want.Close()
+			n := 0
+			readAll(t, path, func(f *Frame) {
+				if !vc.Read(&want) || want.Empty() {
+					t.Fatalf("frame %d: OpenCV has no more frames", f.Seq)
+				}
+				n++
+				ms := time.Duration(vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
+				if f.Mat.Cols() != want.Cols() || f.Mat.Rows() != want.Rows() {
+					t.Fatalf("frame %d: %dx%d, OpenCV's %dx%d", f.Seq, f.Mat.Cols(), f.Mat.Rows(), want.Cols(), want.Rows())
+				}
+				if top, bottom := frameDiff(f.Mat, want, tt.edgeRows); top != 0 || bottom > 16 {
+					t.Fatalf("frame %d differs from OpenCV's: by up to %v above the last %d rows, %v in them", f.Seq, top, tt.edgeRows, bottom)
+				}
+				if f.Seq > 0 && ms > 0 && f.PTS != ms {
+					t.Errorf("frame %d at %v, OpenCV says %v", f.Seq, f.PTS, ms)
+				}
+			})
+			if vc.Read(&want) && !want.Empty() {
+				t.Errorf("OpenCV decodes more than the reader's %d frames", n)
+			}
+			if n != 45 {
+				t.Errorf("%d frames, want 45", n)
+			}
+		})
+	}
+}
+
+// frameDiff is the largest difference of a channel between a and b (same
+// size) above their last edge rows, and in those rows.
+func frameDiff(a, b gocv.Mat, edge int) (top, bottom float64) {
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(a, b, &d)
+	flat := d.Reshape(1, d.Rows())
+	defer flat.Close()
+	h := flat.Rows()
+	for i, r := range []image.Rectangle{image.Rect(0, 0, flat.Cols(), h-edge), image.Rect(0, h-edge, flat.Cols(), h)} {
+		if r.Empty() {
+			continue
+		}
+		part := flat.Region(r)
+		_, mx, _, _ := gocv.MinMaxLoc(part)
+		part.Close()
+		if i == 0 {
+			top = float64(mx)
+		} else {
+			bottom = float64(mx)
+		}
+	}
+	return top, bottom
 }

@@ -1,0 +1,95 @@
+package media
+
+// #cgo pkg-config: libavformat libavcodec libavutil libswscale
+// #include <stdlib.h>
+// #include "decoder.h"
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"unsafe"
+)
+
+// Decoder decodes a file's first video stream into BGR frames, as OpenCV's
+// FFmpeg backend (cv::VideoCapture) does, frame for frame and byte for
+// byte, but into buffers the caller owns: OpenCV converts each frame into
+// a buffer of its own and copies it out, and that copy (a frame's bytes,
+// and a second frame-sized buffer to fault in) was a tenth of the reader's
+// time. Open it on a probed file: libavformat opens things that are not
+// videos.
+type Decoder struct {
+	d    *C.vt_decoder
+	W, H int // frame size, pixels
+}
+
+var quietOnce sync.Once
+
+// quiet keeps the decoders' complaints about damaged input off stderr (the
+// reader reports such problems itself, in one line), as vidtag did when
+// OpenCV decoded: OPENCV_FFMPEG_LOGLEVEL, when the user sets it, is the
+// level, as OpenCV took it; otherwise nothing is logged.
+func quiet() {
+	quietOnce.Do(func() {
+		level := -8 // AV_LOG_QUIET
+		if v, ok := os.LookupEnv("OPENCV_FFMPEG_LOGLEVEL"); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				level = n
+			}
+		} else {
+			os.Setenv("OPENCV_FFMPEG_LOGLEVEL", "-8") // and OpenCV, where it still decodes (live)
+		}
+		C.vt_set_log_level(C.int(level))
+	})
+}
+
+// OpenDecoder opens path's first video stream, with one decoder thread a
+// core, as OpenCV does.
+func OpenDecoder(path string) (*Decoder, error) {
+	quiet()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var d *C.vt_decoder
+	var w, h C.int
+	var log *C.char
+	rc := C.vt_decoder_open(cpath, C.int(runtime.NumCPU()), &d, &w, &h, &log)
+	if err := encoderError(rc, log); err != nil {
+		return nil, err
+	}
+	return &Decoder{d: d, W: int(w), H: int(h)}, nil
+}
+
+// ErrFrameSize is Next's error for a frame whose size is not the stream's.
+var ErrFrameSize = errors.New("frame size changed")
+
+// Next decodes the next frame into dst: H rows of step bytes (at least
+// 3*W), BGR. It returns the frame's time in milliseconds (OpenCV's
+// CAP_PROP_POS_MSEC: 0 when the frame has none) and false after the last
+// frame (or where the decoder gives up on damaged input, as OpenCV does).
+func (d *Decoder) Next(dst []byte, step int) (msec float64, ok bool, err error) {
+	if step < 3*d.W || len(dst) < step*(d.H-1)+3*d.W {
+		return 0, false, fmt.Errorf("decoder: a %d-byte buffer of step %d cannot hold a %dx%d frame", len(dst), step, d.W, d.H)
+	}
+	var ms C.double
+	var w, h C.int
+	switch rc := C.vt_decoder_next(d.d, (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(step), &ms, &w, &h); {
+	case rc == 1:
+		return float64(ms), true, nil
+	case rc == 0:
+		return 0, false, nil
+	case rc == 2:
+		return float64(ms), false, fmt.Errorf("%w: %dx%d, the stream's is %dx%d", ErrFrameSize, int(w), int(h), d.W, d.H)
+	default:
+		return 0, false, avError(rc)
+	}
+}
+
+// Close frees the decoder.
+func (d *Decoder) Close() {
+	C.vt_decoder_free(d.d)
+	d.d = nil
+}
