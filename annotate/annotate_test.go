@@ -48,6 +48,29 @@ func TestReportAndSummary(t *testing.T) {
 	}
 }
 
+// TestIndexWindow: without a video the detector's window grows to four
+// keyframes per engine, within the frames the pool may have out, and
+// never below FrameBudget's.
+func TestIndexWindow(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		w, h       int
+		budget     int64
+		wantWindow int
+	}{
+		{"720p: four keyframes an engine", 1280, 720, DefaultFrameMemory, 40},
+		{"4K: the pool binds", 3840, 2160, DefaultFrameMemory, 17},
+		{"tiny budget keeps FrameBudget's", 3840, 2160, 10 << 20, 8},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			frames, window, _ := FrameBudget(tt.budget, tt.w, tt.h, 2, 5, 30)
+			if got := IndexWindow(window, frames, 2, 5); got != tt.wantWindow {
+				t.Errorf("IndexWindow(%d, %d frames) = %d, want %d", window, frames, got, tt.wantWindow)
+			}
+		})
+	}
+}
+
 // TestFrameBudget: the frames in flight follow the byte budget, not frame
 // size times window; the look-ahead shrinks only when the budget is short,
 // and the pipeline's floor is always kept.
