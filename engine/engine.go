@@ -64,7 +64,11 @@ func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 	if cfg.Detector == recog.HOGName {
 		files = models.HOGFiles
 	}
-	if err := models.Verify(dir, files...); err != nil {
+	var verified string // the models' sums, remembered by file (models.VerifyCached)
+	if cache := cacheDir("models"); cache != "" {
+		verified = filepath.Join(cache, "verified.json")
+	}
+	if err := models.VerifyCached(dir, verified, files...); err != nil {
 		return nil, err
 	}
 	log.Debug("models verified", zap.Duration("took", time.Since(start)))
@@ -101,8 +105,8 @@ func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 
 // cacheDir is the folder of one of vidtag's caches: in $VIDTAG_CACHE, else
 // in the user's cache folder (~/.cache/vidtag); "" when VIDTAG_CACHE is
-// "off". Two caches: "known" (known-face descriptors) and "dlib" (dlib's
-// decoded HOG detector). Descriptors are biometric: folders 0700, files
+// "off". Three caches: "known" (known-face descriptors), "dlib" (dlib's
+// decoded HOG detector) and "models" (the model files found good). Descriptors are biometric: folders 0700, files
 // 0600 (gallery.Cached, embed.LoadFrontal).
 func cacheDir(name string) string {
 	if dir := os.Getenv("VIDTAG_CACHE"); dir != "" {
