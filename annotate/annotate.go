@@ -140,12 +140,12 @@ func FrameBudget(budget int64, w, h, workers, detectEvery, want int) (frames, wi
 // IndexWindow is the detector step's window without a video
 // (--sidecar-only), from the window FrameBudget gave: room for four
 // keyframes per engine, within the frames the reader's pool may have out.
-// There the run is not held to the cores by x264 but by how detection
-// comes in bursts (one to three network passes a keyframe, none between),
-// and only keyframes with a face keep their pixels in the tracker's
-// look-ahead (Track.DropPixels), so most of the budget is free: a window of two keyframes left an
-// engine idle while the other described a keyframe (720p index 2.36 s
-// against 2.09 with 40 frames and queues of 2, side by side).
+// There the run is held back not by x264 but by detection coming in
+// bursts (one to three network passes a keyframe, none between), and only
+// keyframes with a face keep their pixels in the tracker's look-ahead
+// (Track.DropPixels), so most of the budget is free. A window of two
+// keyframes left an engine idle while the other described a keyframe
+// (720p index 2.45 s against 2.33, side by side).
 func IndexWindow(window, frames, workers, detectEvery int) int {
 	return max(window, min(4*workers*max(detectEvery, 1), frames-8))
 }

@@ -106,8 +106,9 @@ func Load(ctx context.Context, cfg Config, log *zap.Logger) (*Env, error) {
 // cacheDir is the folder of one of vidtag's caches: in $VIDTAG_CACHE, else
 // in the user's cache folder (~/.cache/vidtag); "" when VIDTAG_CACHE is
 // "off". Three caches: "known" (known-face descriptors), "dlib" (dlib's
-// decoded HOG detector) and "models" (the model files found good). Descriptors are biometric: folders 0700, files
-// 0600 (gallery.Cached, embed.LoadFrontal).
+// decoded HOG detector) and "models" (the model files found good).
+// Descriptors are biometric: folders 0700, files 0600 (gallery.Cached,
+// embed.LoadFrontal, models.VerifyCached).
 func cacheDir(name string) string {
 	if dir := os.Getenv("VIDTAG_CACHE"); dir != "" {
 		if dir == "off" {
