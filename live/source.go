@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"gocv.io/x/gocv"
 
+	"github.com/vidtag/vidtag/internal/cvlibs"
 	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/stages"
 )
@@ -121,6 +122,9 @@ func openCapture(ctx context.Context, src Source, log *zap.Logger) (*capture, er
 }
 
 func (c *capture) open() error {
+	if err := cvlibs.Need(cvlibs.Videoio); err != nil {
+		return err
+	}
 	var vc *gocv.VideoCapture
 	var err error
 	if c.src.Camera >= 0 {

@@ -1,9 +1,11 @@
 package people
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -101,12 +103,34 @@ func crop(m gocv.Mat, box image.Rectangle) ([]byte, error) {
 		gocv.Resize(region, &scaled, image.Pt(max(1, int(math.Round(float64(r.Dx())*scale))), max(1, int(math.Round(float64(r.Dy())*scale)))), 0, 0, gocv.InterpolationArea)
 		src = scaled
 	}
-	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, 90})
+	return encodeJPEG(src, 90)
+}
+
+// encodeJPEG encodes a small 8-bit BGR image with Go's JPEG encoder, not
+// OpenCV's: a thumbnail is a few kilobytes, and OpenCV's image codecs are
+// a module the core does not load unless it must (package cvlibs).
+func encodeJPEG(m gocv.Mat, quality int) ([]byte, error) {
+	if m.Type() != gocv.MatTypeCV8UC3 {
+		return nil, fmt.Errorf("encode JPEG: want 8-bit BGR, got type %v", m.Type())
+	}
+	if !m.IsContinuous() { // a region of a frame
+		m = m.Clone()
+		defer m.Close()
+	}
+	bgr, err := m.DataPtrUint8()
 	if err != nil {
 		return nil, err
 	}
-	defer buf.Close()
-	return append([]byte(nil), buf.GetBytes()...), nil
+	w, h := m.Cols(), m.Rows()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for i, j := 0, 0; i+2 < len(bgr); i, j = i+3, j+4 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = bgr[i+2], bgr[i+1], bgr[i], 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Meta is what the collector cannot know from the frames.

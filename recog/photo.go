@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/internal/cvlibs"
 )
 
 // ErrUnreadable means a photo could not be decoded.
@@ -52,6 +54,9 @@ func (e *HOG) detect(img gocv.Mat, scale float64, scratch *gocv.Mat) ([]Detectio
 }
 
 func readPhoto(path string) (gocv.Mat, error) {
+	if err := cvlibs.Need(cvlibs.Imgcodecs); err != nil {
+		return gocv.Mat{}, fmt.Errorf("%s: %w", path, err)
+	}
 	img := gocv.IMRead(path, gocv.IMReadColor)
 	if img.Empty() {
 		img.Close()

@@ -9,6 +9,8 @@ import (
 
 	face "github.com/Kagami/go-face"
 	"gocv.io/x/gocv"
+
+	"github.com/vidtag/vidtag/internal/cvlibs"
 )
 
 // Descriptor is a face's 128-d embedding; faces of one person lie within
@@ -95,6 +97,9 @@ func unscale(r image.Rectangle, s float64) image.Rectangle {
 func EncodeJPEG(img gocv.Mat, scale float64, quality int, scratch *gocv.Mat) (*gocv.NativeByteBuffer, error) {
 	if img.Empty() {
 		return nil, errors.New("recog: empty image")
+	}
+	if err := cvlibs.Need(cvlibs.Imgcodecs); err != nil {
+		return nil, err
 	}
 	src := img
 	if scale != 1 {

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(pkg-config libopencv-dev libdlib-dev libatlas-base-dev libopenblas-dev liblapack-dev libjpeg62-turbo-dev
-  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg curl ca-certificates)
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev ffmpeg curl ca-certificates patchelf)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(xvfb xdotool x11-apps imagemagick python3 chromium)
 fi

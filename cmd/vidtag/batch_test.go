@@ -185,6 +185,10 @@ func buildVidtag(t *testing.T) string {
 			t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
 		}
 	}
+	// as make build leaves it: OpenCV's I/O modules loaded when first used
+	if out, err := exec.Command("../../scripts/lazy-cv.sh", filepath.Join(dir, "vidtag-core")).CombinedOutput(); err != nil {
+		t.Fatalf("lazy-cv.sh: %v\n%s", err, out)
+	}
 	return filepath.Join(dir, "vidtag")
 }
 

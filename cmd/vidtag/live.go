@@ -19,6 +19,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/engine"
+	"github.com/vidtag/vidtag/internal/cvlibs"
 	"github.com/vidtag/vidtag/internal/outfile"
 	"github.com/vidtag/vidtag/live"
 	"github.com/vidtag/vidtag/media"
@@ -291,6 +292,10 @@ func (l *lazyFile) Close() error {
 // Keys: q or Esc quit, space pauses, s saves a PNG snapshot; closing the
 // window quits.
 func showWindow(ctx context.Context, env *engine.Env, opt live.Options, snapshots string, log *zap.Logger) (*live.Report, *live.Session, error) {
+	// the window, and the snapshots' PNG writer
+	if err := cvlibs.Need(cvlibs.Highgui, cvlibs.Imgcodecs); err != nil {
+		return nil, nil, err
+	}
 	sess, err := live.Start(ctx, env, opt)
 	if err != nil {
 		return nil, nil, err
