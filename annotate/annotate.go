@@ -423,6 +423,9 @@ func Run(ctx context.Context, env *engine.Env, plan *Plan) (*Result, error) {
 	tracker := stages.NewTrack(tcfg, env.Gallery, info.Width, info.Height, lookahead)
 	defer tracker.Close()
 	tracker.DropPixels = video == nil
+	// Without a video only keyframes are looked at: the others are never
+	// converted to BGR (the cut detector and the flow read the luma).
+	reader.KeyframesOnly = video == nil
 	record := stages.NewSidecar(sidecarOut)
 	var hide *stages.Blur // before the sidecar, which records what it blurred
 	if opt.Blur.On() && video == nil {

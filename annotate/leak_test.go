@@ -15,6 +15,7 @@ import (
 	"github.com/vidtag/vidtag/engine"
 	"github.com/vidtag/vidtag/internal/testengine"
 	"github.com/vidtag/vidtag/internal/testenv"
+	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/settings"
 )
 
@@ -95,6 +96,9 @@ func TestLeakNoMatOutlivesARun(t *testing.T) {
 				t.Fatal(err)
 			}
 			annotate.Run(ctx, env, plan)
+			if n := media.HeldPictures(); n != 0 {
+				t.Errorf("%d decoded pictures still held after the run", n)
+			}
 			if n := gocv.MatProfile.Count() - before; n != 0 {
 				var b bytes.Buffer
 				gocv.MatProfile.WriteTo(&b, 1)

@@ -141,7 +141,7 @@ static int receive(vt_decoder *d) {
 	}
 }
 
-int vt_decoder_next(vt_decoder *d, uint8_t *dst, int step, double *msec, int *w, int *h) {
+int vt_decoder_next(vt_decoder *d, double *msec, int *w, int *h) {
 	if (!receive(d)) {
 		return 0;
 	}
@@ -154,6 +154,13 @@ int vt_decoder_next(vt_decoder *d, uint8_t *dst, int step, double *msec, int *w,
 	*h = p->height;
 	if (p->width != d->w || p->height != d->h) {
 		return 2;
+	}
+	return 1;
+}
+
+int vt_decoder_bgr(vt_decoder *d, struct AVFrame *p, uint8_t *dst, int step) {
+	if (p == NULL) {
+		p = d->pic;
 	}
 	// OpenCV's conversion (bicubic, to BGR24), but at the frame's own
 	// size: OpenCV sets swscale up for the coded size (1088 rows for
@@ -177,7 +184,7 @@ int vt_decoder_next(vt_decoder *d, uint8_t *dst, int step, double *msec, int *w,
 		uint8_t *planes[4] = {dst, NULL, NULL, NULL};
 		int strides[4] = {step, 0, 0, 0};
 		sws_scale(d->sws, (const uint8_t *const *)p->data, p->linesize, 0, p->height, planes, strides);
-		return 1;
+		return 0;
 	}
 	if (d->bgr->data[0] == NULL) {
 		d->bgr->format = AV_PIX_FMT_BGR24;
@@ -190,6 +197,63 @@ int vt_decoder_next(vt_decoder *d, uint8_t *dst, int step, double *msec, int *w,
 	sws_scale(d->sws, (const uint8_t *const *)p->data, p->linesize, 0, p->height, d->bgr->data, d->bgr->linesize);
 	for (int y = 0; y < d->h; y++) {
 		memcpy(dst + (size_t)y * step, d->bgr->data[0] + (size_t)y * d->bgr->linesize[0], (size_t)d->w * 3);
+	}
+	return 0;
+}
+
+struct AVFrame *vt_decoder_hold(vt_decoder *d) { return av_frame_clone(d->pic); }
+
+void vt_picture_free(struct AVFrame *p) { av_frame_free(&p); }
+
+// stretch maps n video-range luma samples to 0-255 (vt_decoder_grey).
+__attribute__((optimize("O3"))) static void stretch(const uint8_t *restrict src, uint8_t *restrict out, int n) {
+	for (int x = 0; x < n; x++) {
+		uint16_t v = src[x] > 16 ? src[x] - 16 : 0;
+		uint16_t g = (uint16_t)(v * 149) >> 7;
+		out[x] = g > 255 ? 255 : (uint8_t)g;
+	}
+}
+
+int vt_decoder_grey(vt_decoder *d, uint8_t *dst, int step) {
+	AVFrame *p = d->pic;
+	int full;
+	switch (p->format) {
+	case AV_PIX_FMT_YUVJ420P:
+	case AV_PIX_FMT_YUVJ422P:
+	case AV_PIX_FMT_YUVJ444P:
+	case AV_PIX_FMT_YUVJ440P:
+	case AV_PIX_FMT_GRAY8:
+		full = 1;
+		break;
+	case AV_PIX_FMT_YUV420P:
+	case AV_PIX_FMT_YUV422P:
+	case AV_PIX_FMT_YUV444P:
+	case AV_PIX_FMT_YUV440P:
+	case AV_PIX_FMT_YUV411P:
+	case AV_PIX_FMT_YUV410P:
+	case AV_PIX_FMT_NV12:
+	case AV_PIX_FMT_NV21:
+		full = p->color_range == AVCOL_RANGE_JPEG;
+		break;
+	default:
+		return 0; // no 8-bit luma plane: the caller greys the BGR frame
+	}
+	// The grey that OpenCV's BGR-to-grey gives of the converted frame is
+	// the luma stretched from video range (16-235) to 0-255: the
+	// converter's chroma terms cancel in 0.299 R + 0.587 G + 0.114 B.
+	// (y - 16) * 149 / 128 is 255/219 within 0.03%, rounded down as
+	// swscale's fixed-point converter leaves it (on the Hamilton clip 0.7
+	// of a level off on average, against 1.1 rounded), and in 16 bits
+	// gcc vectorises it: a lookup table cost more than OpenCV's greying of
+	// the BGR frame.
+	for (int y = 0; y < d->h; y++) {
+		const uint8_t *src = p->data[0] + (size_t)y * p->linesize[0];
+		uint8_t *out = dst + (size_t)y * step;
+		if (full) {
+			memcpy(out, src, (size_t)d->w);
+			continue;
+		}
+		stretch(src, out, d->w);
 	}
 	return 1;
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -23,7 +24,8 @@ import (
 // videos.
 type Decoder struct {
 	d    *C.vt_decoder
-	W, H int // frame size, pixels
+	W, H int        // frame size, pixels
+	mu   sync.Mutex // the converter (BGR, Picture.BGR)
 }
 
 var quietOnce sync.Once
@@ -65,17 +67,15 @@ func OpenDecoder(path string) (*Decoder, error) {
 // ErrFrameSize is Next's error for a frame whose size is not the stream's.
 var ErrFrameSize = errors.New("frame size changed")
 
-// Next decodes the next frame into dst: H rows of step bytes (at least
-// 3*W), BGR. It returns the frame's time in milliseconds (OpenCV's
-// CAP_PROP_POS_MSEC: 0 when the frame has none) and false after the last
-// frame (or where the decoder gives up on damaged input, as OpenCV does).
-func (d *Decoder) Next(dst []byte, step int) (msec float64, ok bool, err error) {
-	if step < 3*d.W || len(dst) < step*(d.H-1)+3*d.W {
-		return 0, false, fmt.Errorf("decoder: a %d-byte buffer of step %d cannot hold a %dx%d frame", len(dst), step, d.W, d.H)
-	}
+// Next decodes the next frame and makes it the current one, which BGR,
+// Grey and Hold read, until the next call. It returns the frame's time in
+// milliseconds (OpenCV's CAP_PROP_POS_MSEC: 0 when the frame has none)
+// and false after the last frame (or where the decoder gives up on damaged
+// input, as OpenCV does).
+func (d *Decoder) Next() (msec float64, ok bool, err error) {
 	var ms C.double
 	var w, h C.int
-	switch rc := C.vt_decoder_next(d.d, (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(step), &ms, &w, &h); {
+	switch rc := C.vt_decoder_next(d.d, &ms, &w, &h); {
 	case rc == 1:
 		return float64(ms), true, nil
 	case rc == 0:
@@ -84,6 +84,74 @@ func (d *Decoder) Next(dst []byte, step int) (msec float64, ok bool, err error) 
 		return float64(ms), false, fmt.Errorf("%w: %dx%d, the stream's is %dx%d", ErrFrameSize, int(w), int(h), d.W, d.H)
 	default:
 		return 0, false, avError(rc)
+	}
+}
+
+// BGR converts the current frame into dst: H rows of step bytes (at least
+// 3*W), BGR, byte for byte as OpenCV's FFmpeg backend would.
+func (d *Decoder) BGR(dst []byte, step int) error { return d.bgr(nil, dst, step) }
+
+func (d *Decoder) bgr(p *C.struct_AVFrame, dst []byte, step int) error {
+	if step < 3*d.W || len(dst) < step*(d.H-1)+3*d.W {
+		return fmt.Errorf("decoder: a %d-byte buffer of step %d cannot hold a %dx%d frame", len(dst), step, d.W, d.H)
+	}
+	d.mu.Lock() // one converter: the decoder's goroutine and a held picture's may both use it
+	defer d.mu.Unlock()
+	if d.d == nil {
+		return errors.New("decoder: closed")
+	}
+	if rc := C.vt_decoder_bgr(d.d, p, (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(step)); rc < 0 {
+		return avError(rc)
+	}
+	return nil
+}
+
+// Grey writes the current frame's luma into dst (H rows of step bytes, at
+// least W) as the grey OpenCV's BGR-to-grey gives of the BGR frame, give or
+// take rounding: for grey, converting to BGR first is wasted. It returns
+// false, with dst untouched, for a frame without an 8-bit luma plane
+// (10-bit, RGB): grey the BGR frame then.
+func (d *Decoder) Grey(dst []byte, step int) (bool, error) {
+	if step < d.W || len(dst) < step*(d.H-1)+d.W {
+		return false, fmt.Errorf("decoder: a %d-byte buffer of step %d cannot hold a %dx%d grey frame", len(dst), step, d.W, d.H)
+	}
+	return C.vt_decoder_grey(d.d, (*C.uint8_t)(unsafe.Pointer(&dst[0])), C.int(step)) != 0, nil
+}
+
+// Picture is a decoded frame kept for a later conversion to BGR, after the
+// decoder has moved on (Hold). Free it once, converted or not.
+type Picture struct {
+	d *Decoder
+	p *C.struct_AVFrame
+}
+
+// Hold keeps the current frame (a reference to libavcodec's buffer, not a
+// copy).
+func (d *Decoder) Hold() (*Picture, error) {
+	p := C.vt_decoder_hold(d.d)
+	if p == nil {
+		return nil, errors.New("decoder: out of memory")
+	}
+	held.Add(1)
+	return &Picture{d: d, p: p}, nil
+}
+
+var held atomic.Int64
+
+// HeldPictures is how many pictures Hold made that are not yet freed (for
+// leak tests, as gocv's MatProfile is for Mats).
+func HeldPictures() int64 { return held.Load() }
+
+// BGR converts the picture into dst as Decoder.BGR does.
+func (p *Picture) BGR(dst []byte, step int) error { return p.d.bgr(p.p, dst, step) }
+
+// Free gives the picture's buffer back to the decoder; a second call does
+// nothing.
+func (p *Picture) Free() {
+	if p.p != nil {
+		C.vt_picture_free(p.p)
+		p.p = nil
+		held.Add(-1)
 	}
 }
 

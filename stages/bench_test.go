@@ -50,9 +50,9 @@ func BenchmarkStages(b *testing.B) {
 			g1, g2 := gocv.NewMat(), gocv.NewMat()
 			defer g1.Close()
 			defer g2.Close()
-			fl.Prepare(m, &g1)
+			fl.Prepare(&Frame{Mat: m}, &g1)
 			for i := 0; i < b.N; i++ {
-				fl.Prepare(m, &g2)
+				fl.Prepare(&Frame{Mat: m}, &g2)
 				fl.Move(g1, g2, box)
 			}
 		})

@@ -9,16 +9,22 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/vidtag/vidtag/gallery"
+	"github.com/vidtag/vidtag/media"
 	"github.com/vidtag/vidtag/recog"
 	"github.com/vidtag/vidtag/track"
 )
 
 // Frame is one decoded video frame and everything learned about it.
 type Frame struct {
-	Seq      int           // decode order, from 0
-	PTS      time.Duration // presentation time on the stream's clock, from its first frame
-	Mat      gocv.Mat      // BGR pixels, full resolution
-	Captured time.Time     // when a live source delivered it (latency is measured from here)
+	Seq int           // decode order, from 0
+	PTS time.Duration // presentation time on the stream's clock, from its first frame
+	Mat gocv.Mat      // BGR pixels, full resolution
+	// Grey is the frame in grey at full resolution, from the decoder's
+	// luma (a file's frames: media.Decoder.Grey), for the cut detector and
+	// the flow; empty when the frame came without one (live, 10-bit,
+	// rotated): they grey Mat then.
+	Grey     gocv.Mat
+	Captured time.Time // when a live source delivered it (latency is measured from here)
 
 	Cut bool // a new shot starts here
 	Key bool // the detector runs on this frame
@@ -49,8 +55,13 @@ type Frame struct {
 	// them to this frame by optical flow (Track.ObserveAt).
 	Late []Detected
 
-	pool  *MatPool // where Mat goes back on Release; nil: Release closes it
-	moved bool     // Move handed the contents on: Release does nothing
+	pool     *MatPool // where Mat goes back on Release; nil: Release closes it
+	greyPool *MatPool // where Grey goes back (nil: closed)
+	// pending is the decoded picture Develop converts into Mat (the
+	// reader's KeyframesOnly), with develop; nil once done.
+	pending *media.Picture
+	develop func(*Frame) error
+	moved   bool // Move handed the contents on: Release does nothing
 	// released: Release ran; it does nothing again
 	released bool
 }
@@ -106,6 +117,11 @@ func (f *Frame) Release() {
 	}
 	f.released = true
 	f.DropPixels()
+	f.DropGrey()
+	if f.pending != nil {
+		f.pending.Free()
+		f.pending = nil
+	}
 	if f.JPEG != nil {
 		f.JPEG.Close()
 		f.JPEG = nil
@@ -133,6 +149,41 @@ func (f *Frame) DropPixels() {
 // HasPixels reports whether Mat still holds the frame: not after
 // DropPixels, Release or Move.
 func (f *Frame) HasPixels() bool { return f.Mat.Ptr() != nil }
+
+// HasGrey reports whether Grey holds the frame's grey.
+func (f *Frame) HasGrey() bool { return f.Grey.Ptr() != nil }
+
+// DropGrey gives Grey back once the steps that read it are done with it.
+func (f *Frame) DropGrey() {
+	if !f.HasGrey() {
+		return
+	}
+	if f.greyPool != nil {
+		f.greyPool.Put(f.Grey)
+	} else {
+		f.Grey.Close()
+	}
+	f.Grey = gocv.Mat{}
+}
+
+// Develop finishes a frame the reader kept as a decoded picture
+// (Reader.KeyframesOnly): with want, its BGR pixels go into Mat; without,
+// it gives Mat back (HasPixels is then false). The picture is freed either
+// way. A frame the reader converted already is left as it is.
+func (f *Frame) Develop(want bool) error {
+	if f.pending == nil {
+		return nil
+	}
+	defer func() {
+		f.pending.Free()
+		f.pending = nil
+	}()
+	if !want {
+		f.DropPixels()
+		return nil
+	}
+	return f.develop(f)
+}
 
 // Move hands the frame's contents to a new Frame, which the receiver owns
 // and releases; f is left empty and its Release does nothing. A pipeline's

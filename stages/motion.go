@@ -62,13 +62,23 @@ func NewFlow(w, h int) *Flow {
 	return fl
 }
 
-// Prepare turns a BGR frame into the grey image flow runs on.
-func (fl *Flow) Prepare(frame gocv.Mat, grey *gocv.Mat) {
-	if fl.scale < 1 {
-		gocv.CvtColor(frame, &fl.small, gocv.ColorBGRToGray)
-		gocv.Resize(fl.small, grey, image.Point{}, fl.scale, fl.scale, gocv.InterpolationArea)
-	} else {
-		gocv.CvtColor(frame, grey, gocv.ColorBGRToGray)
+// Prepare makes the grey image flow runs on from a frame: from its grey
+// (Frame.Grey) when it has one, else from its BGR pixels.
+func (fl *Flow) Prepare(f *Frame, grey *gocv.Mat) {
+	src := f.Grey
+	if !f.HasGrey() {
+		dst := grey
+		if fl.scale < 1 {
+			dst = &fl.small
+		}
+		gocv.CvtColor(f.Mat, dst, gocv.ColorBGRToGray)
+		src = *dst
+	}
+	switch {
+	case fl.scale < 1:
+		gocv.Resize(src, grey, image.Point{}, fl.scale, fl.scale, gocv.InterpolationArea)
+	case f.HasGrey():
+		src.CopyTo(grey) // the tracker keeps it past the frame's grey
 	}
 }
 

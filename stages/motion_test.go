@@ -115,8 +115,8 @@ func TestFlowMove(t *testing.T) {
 			ga, gb := gocv.NewMat(), gocv.NewMat()
 			defer ga.Close()
 			defer gb.Close()
-			fl.Prepare(a, &ga)
-			fl.Prepare(b, &gb)
+			fl.Prepare(&Frame{Mat: a}, &ga)
+			fl.Prepare(&Frame{Mat: b}, &gb)
 			got, ok := fl.Move(ga, gb, tt.boxes)
 			for i, want := range tt.want {
 				lost := want == image.Rectangle{}

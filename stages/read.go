@@ -23,12 +23,18 @@ import (
 // (a phone held upright) is turned upright here, so every box downstream is
 // in the displayed frame's pixels.
 type Reader struct {
-	dec  *media.Decoder
-	info *media.Info
-	seq  int
-	pts  time.Duration // of the last frame
-	pool MatPool
-	raw  gocv.Mat // the stored (unrotated) frame, when the stream is rotated
+	// KeyframesOnly: only the keyframes need BGR pixels (a sidecar-only
+	// run), so a frame with a grey (Frame.Grey) keeps its decoded picture
+	// and the schedule converts only the keyframes (Frame.Develop).
+	KeyframesOnly bool
+
+	dec   *media.Decoder
+	info  *media.Info
+	seq   int
+	pts   time.Duration // of the last frame
+	pool  MatPool
+	greys MatPool  // Frame.Grey's buffers
+	raw   gocv.Mat // the stored (unrotated) frame, when the stream is rotated
 	// times are the file's frame times, sorted, once a frame without a
 	// timestamp needed them (see nextStored).
 	times []time.Duration
@@ -58,11 +64,7 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	into := &m
-	if r.info.Rotation != 0 {
-		into = &r.raw
-	}
-	ms, ok, err := r.decode(into)
+	ms, ok, err := r.dec.Next()
 	if !ok {
 		r.pool.Put(m)
 		if err == nil && r.seq == 0 {
@@ -76,50 +78,123 @@ func (r *Reader) Next(ctx context.Context) (*Frame, error) {
 		}
 		return nil, io.EOF
 	}
-	switch r.info.Rotation {
-	case 90:
-		gocv.Rotate(r.raw, &m, gocv.Rotate90Clockwise)
-	case 180:
-		gocv.Rotate(r.raw, &m, gocv.Rotate180Clockwise)
-	case 270:
-		gocv.Rotate(r.raw, &m, gocv.Rotate90CounterClockwise)
+	f := &Frame{Seq: r.seq, pool: &r.pool, greyPool: &r.greys}
+	// The flow's and the cut detector's grey, from the decoder's luma
+	// (turned like the frame: not done; those frames grey the BGR).
+	if r.info.Rotation == 0 {
+		g := r.greys.Get()
+		if has, err := r.grey(&g); err != nil || !has {
+			r.greys.Put(g)
+			if err != nil {
+				r.pool.Put(m)
+				return nil, err
+			}
+		} else {
+			f.Grey = g
+		}
 	}
-	if m.Cols() != r.info.Width || m.Rows() != r.info.Height {
+	if r.KeyframesOnly && f.HasGrey() {
+		pic, err := r.dec.Hold()
+		if err != nil {
+			r.pool.Put(m)
+			f.Release()
+			return nil, err
+		}
+		f.Mat, f.pending, f.develop = m, pic, r.develop
+	} else if err := r.bgr(&m, f); err != nil {
 		r.pool.Put(m)
-		return nil, fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
-			r.info.Path, r.seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
+		f.Release()
+		return nil, err
 	}
+	r.seq++
 	pts := time.Duration(ms * float64(time.Millisecond))
 	// Frames drained from the decoder at the end of the stream (the last
 	// few of a stream with B-frames) come without a timestamp (OpenCV
 	// reports 0): with evenly spaced frames, the next step of the rate;
 	// otherwise the next time the file stores (one pass over it).
-	if r.seq > 0 && pts <= r.pts {
+	if f.Seq > 0 && pts <= r.pts {
 		if r.info.EvenRate {
 			pts = r.pts + time.Duration(float64(time.Second)/r.info.FrameRate.Float())
 		} else {
 			pts = r.nextStored(ctx)
 		}
 	}
-	r.pts = pts
-	f := &Frame{Seq: r.seq, Mat: m, pool: &r.pool, PTS: pts}
-	r.seq++
+	r.pts, f.PTS = pts, pts
 	return f, nil
 }
 
-// decode decodes the next frame into m, which it (re)allocates at the
-// stream's size when it is not.
-func (r *Reader) decode(m *gocv.Mat) (msec float64, ok bool, err error) {
+// bgr converts the current frame into m (turned upright) and gives it to f.
+func (r *Reader) bgr(m *gocv.Mat, f *Frame) error {
+	into := m
+	if r.info.Rotation != 0 {
+		into = &r.raw
+	}
+	if err := r.size(into); err != nil {
+		return err
+	}
+	data, err := into.DataPtrUint8()
+	if err != nil {
+		return err
+	}
+	if err := r.dec.BGR(data, int(into.Step())); err != nil {
+		return err
+	}
+	switch r.info.Rotation {
+	case 90:
+		gocv.Rotate(r.raw, m, gocv.Rotate90Clockwise)
+	case 180:
+		gocv.Rotate(r.raw, m, gocv.Rotate180Clockwise)
+	case 270:
+		gocv.Rotate(r.raw, m, gocv.Rotate90CounterClockwise)
+	}
+	if m.Cols() != r.info.Width || m.Rows() != r.info.Height {
+		return fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
+			r.info.Path, f.Seq, m.Cols(), m.Rows(), r.info.Width, r.info.Height)
+	}
+	f.Mat = *m
+	return nil
+}
+
+// develop converts a held picture into f's Mat (Frame.Develop). Held
+// pictures are never rotated.
+func (r *Reader) develop(f *Frame) error {
+	if err := r.size(&f.Mat); err != nil {
+		return err
+	}
+	if f.Mat.Cols() != r.info.Width || f.Mat.Rows() != r.info.Height {
+		return fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
+			r.info.Path, f.Seq, f.Mat.Cols(), f.Mat.Rows(), r.info.Width, r.info.Height)
+	}
+	data, err := f.Mat.DataPtrUint8()
+	if err != nil {
+		return err
+	}
+	return f.pending.BGR(data, int(f.Mat.Step()))
+}
+
+// size (re)allocates m at the stream's size, BGR, when it is not.
+func (r *Reader) size(m *gocv.Mat) error {
 	w, h := r.dec.W, r.dec.H
 	if m.Cols() != w || m.Rows() != h || m.Type() != gocv.MatTypeCV8UC3 {
 		m.Close()
 		*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	}
-	data, err := m.DataPtrUint8()
-	if err != nil {
-		return 0, false, err
+	return nil
+}
+
+// grey writes the current frame's luma into g, (re)allocated at the
+// stream's size; false for a frame without an 8-bit luma plane.
+func (r *Reader) grey(g *gocv.Mat) (bool, error) {
+	w, h := r.dec.W, r.dec.H
+	if g.Cols() != w || g.Rows() != h || g.Type() != gocv.MatTypeCV8U {
+		g.Close()
+		*g = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8U)
 	}
-	return r.dec.Next(data, int(m.Step()))
+	data, err := g.DataPtrUint8()
+	if err != nil {
+		return false, err
+	}
+	return r.dec.Grey(data, int(g.Step()))
 }
 
 // nextStored is the presentation time the file stores for the frame after
@@ -196,6 +271,7 @@ func (r *Reader) Check(ctx context.Context) (Completeness, error) {
 // pipeline has released every frame.
 func (r *Reader) Close() error {
 	r.pool.Close()
+	r.greys.Close()
 	if r.info.Rotation != 0 {
 		r.raw.Close()
 	}

@@ -43,11 +43,17 @@ func NewSchedule(every int, cutThreshold float64) *Schedule {
 	return &Schedule{Every: max(1, every), CutThreshold: cutThreshold, thumb: gocv.NewMat(), prev: gocv.NewMat(), grey: gocv.NewMat()}
 }
 
-// Process marks f.Cut, f.Key, f.Describe and f.Tile.
+// Process marks f.Cut, f.Key, f.Describe and f.Tile, and has a frame the
+// reader left as a decoded picture converted to BGR if it is a keyframe
+// (Frame.Develop).
 func (s *Schedule) Process(_ context.Context, f *Frame) error {
 	if s.CutThreshold > 0 {
-		gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationLinear)
-		gocv.CvtColor(s.grey, &s.thumb, gocv.ColorBGRToGray)
+		if f.HasGrey() {
+			gocv.Resize(f.Grey, &s.thumb, thumbSize, 0, 0, gocv.InterpolationLinear)
+		} else {
+			gocv.Resize(f.Mat, &s.grey, thumbSize, 0, 0, gocv.InterpolationLinear)
+			gocv.CvtColor(s.grey, &s.thumb, gocv.ColorBGRToGray)
+		}
 		if s.started {
 			f.Cut = meanAbsDiff(s.thumb, s.prev) > s.CutThreshold
 		}
@@ -78,7 +84,7 @@ func (s *Schedule) Process(_ context.Context, f *Frame) error {
 		s.turn++
 		f.Tile = s.turn
 	}
-	return nil
+	return f.Develop(f.Key)
 }
 
 // meanAbsDiff is the mean absolute difference of two same-size 8-bit images.

@@ -66,8 +66,9 @@ func NewTrack(cfg track.Config, g *gallery.Gallery, w, h, lookahead int) *Track 
 // and returns the frames whose look-ahead is complete.
 func (t *Track) Push(_ context.Context, f *Frame) ([]*Frame, error) {
 	grey := t.newGrey()
-	t.flow.Prepare(f.Mat, &grey)
+	t.flow.Prepare(f, &grey)
 	t.greys[f.Seq] = grey
+	f.DropGrey() // no later step reads it
 
 	// The previous frame is the one pushed last: a live source drops
 	// frames, so it need not be f.Seq-1.
