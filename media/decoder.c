@@ -233,7 +233,10 @@ int vt_decoder_grey(vt_decoder *d, uint8_t *dst, int step) {
 	case AV_PIX_FMT_YUV410P:
 	case AV_PIX_FMT_NV12:
 	case AV_PIX_FMT_NV21:
-		full = p->color_range == AVCOL_RANGE_JPEG;
+		// Video range whatever the frame's color_range says: vt_decoder_bgr
+		// (OpenCV's conversion) does not tell swscale, which takes the
+		// range from the format alone (full range only for the J ones).
+		full = 0;
 		break;
 	default:
 		return 0; // no 8-bit luma plane: the caller greys the BGR frame

@@ -15,6 +15,8 @@
 //
 // A gocv call into these modules without Need first would end the process
 // with "symbol lookup error"; TestIOCallsNeedFirst checks every call site.
+// The patched binary relies on lazy binding (the default): with
+// LD_BIND_NOW=1 in its environment it would not start.
 package cvlibs
 
 /*
@@ -50,7 +52,9 @@ import (
 // Module is one of OpenCV's I/O modules.
 type Module string
 
-// The modules; highgui loads the other two with it.
+// The modules. Each is loaded on its own: highgui does not bring the
+// other two (videoio does bring imgcodecs), so ask for every one a call
+// uses.
 const (
 	Imgcodecs Module = "imgcodecs" // image files and JPEG in memory
 	Videoio   Module = "videoio"   // cv::VideoCapture: webcams, streams
