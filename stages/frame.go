@@ -134,16 +134,20 @@ func (f *Frame) Release() {
 // look-ahead, and every frame in flight is a buffer the pool must fill for
 // the first time. Mat is then unusable (HasPixels says so); Release still
 // runs once, for the rest.
-func (f *Frame) DropPixels() {
-	if !f.HasPixels() {
+func (f *Frame) DropPixels() { giveBack(&f.Mat, f.pool) }
+
+// giveBack puts *m back into pool (or closes it, with no pool) and empties
+// it; an empty *m is left alone.
+func giveBack(m *gocv.Mat, pool *MatPool) {
+	if m.Ptr() == nil {
 		return
 	}
-	if f.pool != nil {
-		f.pool.Put(f.Mat)
+	if pool != nil {
+		pool.Put(*m)
 	} else {
-		f.Mat.Close()
+		m.Close()
 	}
-	f.Mat = gocv.Mat{}
+	*m = gocv.Mat{}
 }
 
 // HasPixels reports whether Mat still holds the frame: not after
@@ -154,17 +158,7 @@ func (f *Frame) HasPixels() bool { return f.Mat.Ptr() != nil }
 func (f *Frame) HasGrey() bool { return f.Grey.Ptr() != nil }
 
 // DropGrey gives Grey back once the steps that read it are done with it.
-func (f *Frame) DropGrey() {
-	if !f.HasGrey() {
-		return
-	}
-	if f.greyPool != nil {
-		f.greyPool.Put(f.Grey)
-	} else {
-		f.Grey.Close()
-	}
-	f.Grey = gocv.Mat{}
-}
+func (f *Frame) DropGrey() { giveBack(&f.Grey, f.greyPool) }
 
 // Develop finishes a frame the reader kept as a decoded picture
 // (Reader.KeyframesOnly): with want, its BGR pixels go into Mat; without,

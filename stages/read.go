@@ -129,9 +129,7 @@ func (r *Reader) bgr(m *gocv.Mat, f *Frame) error {
 	if r.info.Rotation != 0 {
 		into = &r.raw
 	}
-	if err := r.size(into); err != nil {
-		return err
-	}
+	r.size(into)
 	data, err := into.DataPtrUint8()
 	if err != nil {
 		return err
@@ -158,9 +156,7 @@ func (r *Reader) bgr(m *gocv.Mat, f *Frame) error {
 // develop converts a held picture into f's Mat (Frame.Develop). Held
 // pictures are never rotated.
 func (r *Reader) develop(f *Frame) error {
-	if err := r.size(&f.Mat); err != nil {
-		return err
-	}
+	r.size(&f.Mat)
 	if f.Mat.Cols() != r.info.Width || f.Mat.Rows() != r.info.Height {
 		return fmt.Errorf("%s: frame %d is %dx%d, the stream says %dx%d (size changes mid-stream are not supported)",
 			r.info.Path, f.Seq, f.Mat.Cols(), f.Mat.Rows(), r.info.Width, r.info.Height)
@@ -173,13 +169,12 @@ func (r *Reader) develop(f *Frame) error {
 }
 
 // size (re)allocates m at the stream's size, BGR, when it is not.
-func (r *Reader) size(m *gocv.Mat) error {
+func (r *Reader) size(m *gocv.Mat) {
 	w, h := r.dec.W, r.dec.H
 	if m.Cols() != w || m.Rows() != h || m.Type() != gocv.MatTypeCV8UC3 {
 		m.Close()
 		*m = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	}
-	return nil
 }
 
 // grey writes the current frame's luma into g, (re)allocated at the
